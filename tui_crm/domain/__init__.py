@@ -1,0 +1,50 @@
+"""Plain data shared by every layer; imports nothing of ours."""
+
+from tui_crm.domain.changes import Change, ChangeOp
+from tui_crm.domain.conflicts import Conflict, ConflictPolicy
+from tui_crm.domain.entities import EntityDef, FieldDef, FieldType, LookupRef, PicklistOption
+from tui_crm.domain.errors import (
+    AuthenticationFailed,
+    ConnectionFailed,
+    FeatureOff,
+    HostNotAllowed,
+    DomainError,
+    EntityUnknown,
+    LockedOut,
+    ProfileDamaged,
+    ProfileExists,
+    ProfileMissing,
+    RecordMissing,
+    ValidationFailed,
+    WrongPassword,
+)
+from tui_crm.domain.records import Page, PageCursor, Record, RecordState
+
+__all__ = [
+    "AuthenticationFailed",
+    "ConnectionFailed",
+    "FeatureOff",
+    "HostNotAllowed",
+    "Change",
+    "ChangeOp",
+    "Conflict",
+    "ConflictPolicy",
+    "DomainError",
+    "EntityDef",
+    "EntityUnknown",
+    "FieldDef",
+    "FieldType",
+    "LockedOut",
+    "LookupRef",
+    "Page",
+    "PageCursor",
+    "PicklistOption",
+    "ProfileDamaged",
+    "ProfileExists",
+    "ProfileMissing",
+    "Record",
+    "RecordMissing",
+    "RecordState",
+    "ValidationFailed",
+    "WrongPassword",
+]
