@@ -1,0 +1,1 @@
+"""sync layer (see docs/contracts.md)."""
