@@ -81,3 +81,11 @@ class HostNotAllowed(DomainError):
 
 class FeatureOff(DomainError):
     """A feature the user turned off (e.g. Map) was asked for."""
+
+
+class InsecureConnection(DomainError):
+    """Plain `http://` to anything but loopback: credentials and records would travel in clear."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"refused: plain http:// to {host} (use https://)")
+        self.host = host
