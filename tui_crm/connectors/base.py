@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tui_crm.domain.entities import EntityDef
+from tui_crm.domain.errors import ConnectionFailed
+
+
+class DeltaExpired(ConnectionFailed):
+    """The stored change-tracking link was refused: the entity needs a full pull."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from tui_crm.connectors.base import (
     Applied,
     Checkpoint,
     ConflictResult,
+    DeltaExpired,
     PullPage,
     PullRequest,
     PushOp,
@@ -44,10 +45,6 @@ ENTITY_METADATA_SELECT = (
     "DisplayName,DisplayCollectionName,ChangeTrackingEnabled"
 )
 LOOKUP_ANNOTATION_PREFER = 'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"'
-
-
-class DeltaExpired(ConnectionFailed):
-    """The stored delta or next-page link was refused: the entity needs a full pull."""
 
 
 def api_root(base_url: str) -> str:

@@ -1,0 +1,461 @@
+"""Store-side primitives of the sync engine, run on the DB thread.
+
+Plain SQL over the tables of docs/contracts.md; the decisions (which side
+wins, what collapses into what) live in `tui_crm.sync`. None of these open a
+transaction: the caller wraps a page, a push result or a resolution in one,
+so a kill at any instant leaves either all of it or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tui_crm.domain.conflicts import Conflict
+from tui_crm.domain.entities import EntityDef
+from tui_crm.store.database import Connection
+from tui_crm.store.indexing import index_record, position_of, unindex_record
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class LocalRecord:
+    rowid: int
+    id: str
+    state: str
+    server_version: str | None
+    body: dict[str, Any]
+    base_body: dict[str, Any] | None
+
+
+# -- records -----------------------------------------------------------------
+
+
+def get_local(conn: Connection, entity: str, record_id: str) -> LocalRecord | None:
+    row = conn.execute(
+        "SELECT rowid, id, state, server_version, body, base_body FROM records "
+        "WHERE entity = ? AND id = ?",
+        (entity, record_id),
+    ).fetchone()
+    if row is None:
+        return None
+    return LocalRecord(
+        rowid=row[0],
+        id=row[1],
+        state=row[2],
+        server_version=row[3],
+        body=json.loads(row[4]) if row[4] else {},
+        base_body=json.loads(row[5]) if row[5] else None,
+    )
+
+
+def local_states(conn: Connection, entity: str, ids: list[str]) -> dict[str, LocalRecord]:
+    """The local rows among `ids` (one query per page, not one per record)."""
+    found: dict[str, LocalRecord] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            "SELECT rowid, id, state, server_version, body, base_body FROM records "
+            f"WHERE entity = ? AND id IN ({marks})",
+            (entity, *chunk),
+        ).fetchall()
+        for row in rows:
+            found[row[1]] = LocalRecord(
+                rowid=row[0],
+                id=row[1],
+                state=row[2],
+                server_version=row[3],
+                body=json.loads(row[4]) if row[4] else {},
+                base_body=json.loads(row[5]) if row[5] else None,
+            )
+    return found
+
+
+def put_record(
+    conn: Connection,
+    entity: EntityDef,
+    record_id: str,
+    body: dict[str, Any],
+    *,
+    state: str,
+    server_version: str | None,
+    base_body: dict[str, Any] | None,
+    modified_on: str | None,
+    sync_error: str | None = None,
+) -> None:
+    """Insert or replace one record with its projected columns and every index entry."""
+    name_value = body.get(entity.primary_name)
+    name = name_value if isinstance(name_value, str) else ""
+    position = position_of(entity, body)
+    latitude, longitude = position if position is not None else (None, None)
+    body_json = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    base_json = (
+        None
+        if base_body is None
+        else json.dumps(base_body, separators=(",", ":"), ensure_ascii=False)
+    )
+    existing = conn.execute(
+        "SELECT rowid FROM records WHERE entity = ? AND id = ?", (entity.name, record_id)
+    ).fetchone()
+    if existing is None:
+        cursor = conn.execute(
+            "INSERT INTO records(entity, id, name, modified_on, latitude, longitude,"
+            " server_version, state, sync_error, body, base_body)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entity.name,
+                record_id,
+                name,
+                modified_on,
+                latitude,
+                longitude,
+                server_version,
+                state,
+                sync_error,
+                body_json,
+                base_json,
+            ),
+        )
+        index_record(conn, int(cursor.lastrowid or 0), entity, name, body, fresh=True)
+        return
+    rowid = int(existing[0])
+    conn.execute(
+        "UPDATE records SET name = ?, modified_on = ?, latitude = ?, longitude = ?,"
+        " server_version = ?, state = ?, sync_error = ?, body = ?, base_body = ? WHERE rowid = ?",
+        (
+            name,
+            modified_on,
+            latitude,
+            longitude,
+            server_version,
+            state,
+            sync_error,
+            body_json,
+            base_json,
+            rowid,
+        ),
+    )
+    index_record(conn, rowid, entity, name, body)
+
+
+def set_base(
+    conn: Connection,
+    entity: str,
+    record_id: str,
+    server_version: str | None,
+    base_body: dict[str, Any] | None,
+) -> None:
+    """New server base under a record whose device body must stay (edits still pending)."""
+    conn.execute(
+        "UPDATE records SET server_version = ?, base_body = ? WHERE entity = ? AND id = ?",
+        (
+            server_version,
+            None if base_body is None else json.dumps(base_body, separators=(",", ":")),
+            entity,
+            record_id,
+        ),
+    )
+
+
+def set_record_state(
+    conn: Connection, entity: str, record_id: str, state: str, sync_error: str | None
+) -> None:
+    conn.execute(
+        "UPDATE records SET state = ?, sync_error = ? WHERE entity = ? AND id = ?",
+        (state, sync_error, entity, record_id),
+    )
+
+
+def drop_record(conn: Connection, entity: str, record_id: str) -> None:
+    row = conn.execute(
+        "SELECT rowid FROM records WHERE entity = ? AND id = ?", (entity, record_id)
+    ).fetchone()
+    if row is None:
+        return
+    unindex_record(conn, int(row[0]))
+    conn.execute("DELETE FROM records WHERE rowid = ?", (int(row[0]),))
+
+
+def synced_ids(conn: Connection, entity: str) -> set[str]:
+    rows = conn.execute(
+        "SELECT id FROM records WHERE entity = ? AND state = 'synced'", (entity,)
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+# -- outbox ------------------------------------------------------------------
+
+
+def outbox_rows(
+    conn: Connection, entity: str | None = None, record_id: str | None = None
+) -> list[tuple[int, str, str, str, dict[str, Any], str | None, str]]:
+    """(seq, entity, record_id, op, fields, base_version, status) in seq order."""
+    sql = "SELECT seq, entity, record_id, op, fields, base_version, status FROM outbox"
+    args: tuple[Any, ...] = ()
+    if entity is not None and record_id is not None:
+        sql += " WHERE entity = ? AND record_id = ?"
+        args = (entity, record_id)
+    rows = conn.execute(sql + " ORDER BY seq", args).fetchall()
+    return [(r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"), r[5], r[6]) for r in rows]
+
+
+def records_with_pending(conn: Connection, entity: str) -> set[str]:
+    rows = conn.execute("SELECT DISTINCT record_id FROM outbox WHERE entity = ?", (entity,))
+    return {r[0] for r in rows.fetchall()}
+
+
+def mark_in_flight(conn: Connection, seqs: tuple[int, ...]) -> None:
+    conn.executemany(
+        "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1 WHERE seq = ?",
+        [(s,) for s in seqs],
+    )
+
+
+def mark_failed(conn: Connection, seqs: tuple[int, ...], reason: str) -> None:
+    conn.executemany(
+        "UPDATE outbox SET status = 'failed', last_error = ? WHERE seq = ?",
+        [(reason, s) for s in seqs],
+    )
+
+
+def mark_pending(conn: Connection, seqs: tuple[int, ...], reason: str | None = None) -> None:
+    conn.executemany(
+        "UPDATE outbox SET status = 'pending', last_error = ? WHERE seq = ?",
+        [(reason, s) for s in seqs],
+    )
+
+
+def remove_outbox(conn: Connection, seqs: tuple[int, ...]) -> None:
+    conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
+
+
+def remove_outbox_for(conn: Connection, entity: str, record_id: str) -> None:
+    conn.execute("DELETE FROM outbox WHERE entity = ? AND record_id = ?", (entity, record_id))
+
+
+def rebase_outbox(conn: Connection, entity: str, record_id: str, version: str | None) -> None:
+    """Pending changes of a record now build on `version` (after a push or a resolution)."""
+    conn.execute(
+        "UPDATE outbox SET base_version = ? WHERE entity = ? AND record_id = ?",
+        (version, entity, record_id),
+    )
+
+
+def replace_outbox(
+    conn: Connection,
+    entity: str,
+    record_id: str,
+    op: str,
+    fields: dict[str, Any],
+    base_version: str | None,
+    mutation_id: str,
+) -> None:
+    """All pending rows of a record become one (a resolution decided what is left to push)."""
+    remove_outbox_for(conn, entity, record_id)
+    conn.execute(
+        "INSERT INTO outbox(entity, record_id, op, fields, base_version, mutation_id, created_at,"
+        " attempts, status) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 'pending')",
+        (entity, record_id, op, json.dumps(fields), base_version, mutation_id, utc_now()),
+    )
+
+
+# -- checkpoints ---------------------------------------------------------------
+
+
+def get_checkpoint(conn: Connection, entity: str) -> tuple[str, str] | None:
+    row = conn.execute(
+        "SELECT kind, value FROM sync_checkpoints WHERE entity = ?", (entity,)
+    ).fetchone()
+    if row is None or row[1] is None:
+        return None
+    return str(row[0]), str(row[1])
+
+
+def set_checkpoint(conn: Connection, entity: str, kind: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO sync_checkpoints(entity, kind, value, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(entity) DO UPDATE SET kind = excluded.kind, value = excluded.value, "
+        "updated_at = excluded.updated_at",
+        (entity, kind, value, utc_now()),
+    )
+
+
+def clear_checkpoint(conn: Connection, entity: str) -> None:
+    conn.execute("DELETE FROM sync_checkpoints WHERE entity = ?", (entity,))
+
+
+# -- runs --------------------------------------------------------------------
+
+
+def begin_run(conn: Connection) -> tuple[int, int]:
+    """Start a run; returns (run id, number of earlier runs found 'running' = interrupted)."""
+    interrupted = conn.execute(
+        "UPDATE sync_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
+        (utc_now(),),
+    ).rowcount
+    cursor = conn.execute(
+        "INSERT INTO sync_runs(started_at, status) VALUES (?, 'running')", (utc_now(),)
+    )
+    return int(cursor.lastrowid or 0), int(interrupted or 0)
+
+
+def finish_run(conn: Connection, run_id: int, status: str, summary: dict[str, Any]) -> None:
+    conn.execute(
+        "UPDATE sync_runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?",
+        (status, utc_now(), json.dumps(summary), run_id),
+    )
+
+
+def recent_runs(conn: Connection, limit: int = 10) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT id, started_at, finished_at, status, summary FROM sync_runs "
+        "ORDER BY id DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [
+        {
+            "id": r[0],
+            "started_at": r[1],
+            "finished_at": r[2],
+            "status": r[3],
+            "summary": json.loads(r[4]) if r[4] else None,
+        }
+        for r in rows
+    ]
+
+
+# -- conflicts ---------------------------------------------------------------
+
+
+def _json_or_none(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def open_conflict_id(conn: Connection, entity: str, record_id: str) -> int | None:
+    row = conn.execute(
+        "SELECT id FROM conflicts WHERE entity = ? AND record_id = ? AND resolution IS NULL",
+        (entity, record_id),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def add_conflict(
+    conn: Connection,
+    *,
+    entity: str,
+    record_id: str,
+    kind: str,
+    base: dict[str, Any] | None,
+    server: dict[str, Any] | None,
+    device: dict[str, Any] | None,
+    server_version: str | None,
+    resolution: str | None,
+) -> int:
+    cursor = conn.execute(
+        "INSERT INTO conflicts(entity, record_id, kind, base, server, device, server_version,"
+        " created_at, resolution, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            entity,
+            record_id,
+            kind,
+            _json_or_none(base),
+            _json_or_none(server),
+            _json_or_none(device),
+            server_version,
+            utc_now(),
+            resolution,
+            utc_now() if resolution else None,
+        ),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def update_conflict_server(
+    conn: Connection,
+    conflict_id: int,
+    kind: str,
+    server: dict[str, Any] | None,
+    version: str | None,
+) -> None:
+    conn.execute(
+        "UPDATE conflicts SET kind = ?, server = ?, server_version = ? WHERE id = ?",
+        (kind, _json_or_none(server), version, conflict_id),
+    )
+
+
+def resolve_conflict_row(conn: Connection, conflict_id: int, resolution: str) -> None:
+    conn.execute(
+        "UPDATE conflicts SET resolution = ?, resolved_at = ? WHERE id = ?",
+        (resolution, utc_now(), conflict_id),
+    )
+
+
+def _conflict(row: tuple[Any, ...]) -> Conflict:
+    return Conflict(
+        id=row[0],
+        entity=row[1],
+        record_id=row[2],
+        kind=row[3],
+        base=json.loads(row[4]) if row[4] else None,
+        server=json.loads(row[5]) if row[5] else None,
+        device=json.loads(row[6]) if row[6] else None,
+        server_version=row[7],
+        created_at=row[8],
+        resolution=row[9],
+    )
+
+
+_CONFLICT_COLUMNS = (
+    "id, entity, record_id, kind, base, server, device, server_version, created_at, resolution"
+)
+
+
+def list_conflicts(conn: Connection, *, open_only: bool = False) -> list[Conflict]:
+    where = " WHERE resolution IS NULL" if open_only else ""
+    rows = conn.execute(f"SELECT {_CONFLICT_COLUMNS} FROM conflicts{where} ORDER BY id").fetchall()
+    return [_conflict(r) for r in rows]
+
+
+def get_conflict(conn: Connection, conflict_id: int) -> Conflict | None:
+    row = conn.execute(
+        f"SELECT {_CONFLICT_COLUMNS} FROM conflicts WHERE id = ?", (conflict_id,)
+    ).fetchone()
+    return _conflict(row) if row else None
+
+
+# -- credentials -------------------------------------------------------------
+
+
+def save_credentials(conn: Connection, values: dict[str, Any]) -> None:
+    conn.executemany(
+        "INSERT INTO credentials(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [(k, json.dumps(v)) for k, v in values.items()],
+    )
+
+
+def delete_credentials(conn: Connection, keys: list[str]) -> None:
+    conn.executemany("DELETE FROM credentials WHERE key = ?", [(k,) for k in keys])
+
+
+def load_credentials(conn: Connection) -> dict[str, Any]:
+    rows = conn.execute("SELECT key, value FROM credentials").fetchall()
+    return {r[0]: json.loads(r[1]) if r[1] is not None else None for r in rows}
+
+
+def set_sync_enabled(conn: Connection, entities: list[str]) -> None:
+    conn.execute("UPDATE entities SET sync_enabled = 0")
+    conn.executemany(
+        "UPDATE entities SET sync_enabled = 1 WHERE name = ?", [(e,) for e in entities]
+    )
+
+
+def sync_enabled_entities(conn: Connection) -> list[str]:
+    rows = conn.execute("SELECT name FROM entities WHERE sync_enabled = 1 ORDER BY name")
+    return [r[0] for r in rows.fetchall()]

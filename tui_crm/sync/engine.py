@@ -1,0 +1,293 @@
+"""The sync run: push the outbox, pull every entity from its checkpoint, push what pull re-queued.
+
+Order and why: pushing first sends the device's edits against the versions
+they were made on, so a concurrent server edit surfaces as a 412 conflict
+at once; the pull that follows brings the server's side including our own
+writes (recognised by version and skipped). A pull-time conflict resolved
+"device wins" re-queues a change, hence the last push.
+
+Every page is committed together with its checkpoint and every push result
+in its own transaction, so a run killed at any instant resumes where it was
+and converges; a run still marked "running" at start is marked interrupted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Protocol, TypeVar
+
+from tui_crm.connectors.base import Checkpoint, Connector, DeltaExpired, PullRequest, PushOp
+from tui_crm.connectors.http import TrafficCounters
+from tui_crm.domain.conflicts import ConflictPolicy
+from tui_crm.domain.entities import EntityDef
+from tui_crm.domain.errors import ConnectionFailed, DomainError
+from tui_crm.store import sync_store as ss
+from tui_crm.store.database import Connection, transaction
+from tui_crm.sync import apply
+from tui_crm.sync.apply import Tally
+from tui_crm.sync.merge import PendingGroup
+
+T = TypeVar("T")
+
+MAX_PUSH_PASSES = 3
+
+
+class SyncCancelled(DomainError):
+    """The user cancelled; everything committed so far stays, the rest resumes next time."""
+
+    def __init__(self) -> None:
+        super().__init__("sync cancelled: finished pages are kept, the rest resumes next time")
+
+
+class DbRunner(Protocol):
+    """Runs a function on the DB thread with the connection and returns its result."""
+
+    def __call__(self, fn: Callable[[Connection], T]) -> Awaitable[T]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EntityPlan:
+    entity: EntityDef
+    filter: str = ""
+    policy: ConflictPolicy = ConflictPolicy.MANUAL
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """One step of a run, for progress bars: `done` counts records of `entity` so far."""
+
+    phase: str
+    entity: str
+    done: int
+    requests: int
+    bytes_received: int
+    bytes_sent: int
+    seconds: float
+    errors: int = 0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+SUMMARY_KEYS = (
+    "pulled",
+    "pushed",
+    "deleted",
+    "conflicts",
+    "errors",
+    "requests",
+    "bytes_received",
+    "bytes_sent",
+    "seconds",
+)
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        db: DbRunner,
+        connector: Connector,
+        counters: TrafficCounters,
+        *,
+        page_size: int = 5000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._db = db
+        self._connector = connector
+        self._counters = counters
+        self._page_size = page_size
+        self._clock = clock
+        self._cancelled = False
+        self._started = 0.0
+        self._base_counts: dict[str, int] = {}
+        self.interrupted_runs = 0
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+    def _check_cancel(self) -> None:
+        if self._cancelled:
+            raise SyncCancelled()
+
+    def _progress(
+        self, callback: ProgressCallback | None, phase: str, entity: str, done: int, errors: int = 0
+    ) -> None:
+        if callback is None:
+            return
+        traffic = self._traffic()
+        callback(
+            Progress(
+                phase=phase,
+                entity=entity,
+                done=done,
+                requests=traffic["requests"],
+                bytes_received=traffic["bytes_received"],
+                bytes_sent=traffic["bytes_sent"],
+                seconds=self._clock() - self._started,
+                errors=errors,
+            )
+        )
+
+    def _traffic(self) -> dict[str, int]:
+        now = self._counters.snapshot()
+        return {k: now[k] - self._base_counts.get(k, 0) for k in now}
+
+    async def run(
+        self, plans: Sequence[EntityPlan], progress: ProgressCallback | None = None
+    ) -> dict[str, Any]:
+        """One complete run; the summary has exactly the keys of CLI.md's `sync --json`."""
+        self._started = self._clock()
+        self._base_counts = self._counters.snapshot()
+        run_id, self.interrupted_runs = await self._db(begin_run_tx)
+        tally = Tally()
+        status = "failed"
+        try:
+            by_name = {p.entity.name: p for p in plans}
+            await self._push(by_name, tally, progress)
+            for plan in plans:
+                self._check_cancel()
+                await self._pull(plan, tally, progress)
+            await self._push(by_name, tally, progress)
+            status = "done"
+        except SyncCancelled:
+            status = "cancelled"
+            raise
+        finally:
+            summary = self._summary(tally)
+            await self._db(lambda conn: _finish(conn, run_id, status, summary))
+        return summary
+
+    def _summary(self, tally: Tally) -> dict[str, Any]:
+        traffic = self._traffic()
+        return {
+            "pulled": tally.pulled,
+            "pushed": tally.pushed,
+            "deleted": tally.deleted,
+            "conflicts": tally.conflicts,
+            "errors": tally.errors,
+            "requests": traffic["requests"],
+            "bytes_received": traffic["bytes_received"],
+            "bytes_sent": traffic["bytes_sent"],
+            "seconds": round(self._clock() - self._started, 3),
+        }
+
+    async def _push(
+        self, plans: Mapping[str, EntityPlan], tally: Tally, progress: ProgressCallback | None
+    ) -> None:
+        entity_defs = {name: plan.entity for name, plan in plans.items()}
+        for _ in range(MAX_PUSH_PASSES):
+            groups = [g for g in await self._db(apply.pending_groups) if g.entity in entity_defs]
+            if not groups:
+                return
+            requeued = False
+            for done, group in enumerate(groups, start=1):
+                self._check_cancel()
+                plan = plans[group.entity]
+                if group.op == "none":
+                    await self._db(partial(apply.drop_unsent, entity=plan.entity, group=group))
+                    continue
+                await self._db(partial(apply.begin_push, group=group))
+                try:
+                    result = await self._connector.push(plan.entity, _push_op(group))
+                except ConnectionFailed as exc:
+                    await self._db(partial(apply.release_in_flight, group=group, reason=str(exc)))
+                    raise
+                except BaseException:
+                    await self._db(
+                        partial(apply.release_in_flight, group=group, reason="interrupted")
+                    )
+                    raise
+                outcome = await self._db(
+                    partial(
+                        apply.apply_push_result,
+                        entity=plan.entity,
+                        group=group,
+                        result=result,
+                        policy=plan.policy,
+                    )
+                )
+                tally.add(outcome)
+                if outcome.conflicts and plan.policy is ConflictPolicy.DEVICE_WINS:
+                    requeued = True
+                self._progress(progress, "push", group.entity, done, tally.errors)
+            if not requeued:
+                return
+
+    async def _pull(
+        self, plan: EntityPlan, tally: Tally, progress: ProgressCallback | None
+    ) -> None:
+        name = plan.entity.name
+        stored = await self._db(lambda c: ss.get_checkpoint(c, name))
+        checkpoint = Checkpoint(*stored) if stored else None
+        expected_kind = "watermark" if plan.filter else "delta"
+        if checkpoint is not None and checkpoint.kind != expected_kind:
+            checkpoint = None
+        full = checkpoint is None
+        try:
+            await self._pull_pages(plan, checkpoint, tally, progress)
+        except DeltaExpired:
+            await self._db(lambda c: _clear_checkpoint(c, name))
+            full = True
+            await self._pull_pages(plan, None, tally, progress)
+        if plan.filter or (full and stored is not None):
+            await self._sweep(plan, tally)
+
+    async def _pull_pages(
+        self,
+        plan: EntityPlan,
+        checkpoint: Checkpoint | None,
+        tally: Tally,
+        progress: ProgressCallback | None,
+    ) -> None:
+        request = PullRequest(
+            entity=plan.entity,
+            fields=[f.name for f in plan.entity.fields],
+            filter=plan.filter,
+            checkpoint=checkpoint,
+            page_size=self._page_size,
+        )
+        done = 0
+        pages = self._connector.pull(request)
+        async for page in pages:
+            self._check_cancel()
+            outcome = await self._db(
+                partial(apply.apply_page, entity=plan.entity, page=page, policy=plan.policy)
+            )
+            tally.add(outcome)
+            done += len(page.upserts) + len(page.deletes)
+            self._progress(progress, "pull", plan.entity.name, done, tally.errors)
+
+    async def _sweep(self, plan: EntityPlan, tally: Tally) -> None:
+        """The id-only pass: local synced records the server no longer shows are removed."""
+        server_ids: set[str] = set()
+        async for chunk in self._connector.list_ids(plan.entity, plan.filter):
+            self._check_cancel()
+            server_ids.update(chunk)
+        tally.deleted += await self._db(lambda c: apply.sweep_missing(c, plan.entity, server_ids))
+
+
+def _push_op(group: PendingGroup) -> PushOp:
+    return PushOp(
+        entity=group.entity,
+        record_id=group.record_id,
+        op="update" if group.op == "update" else group.op,
+        fields=group.fields,
+        base_version=group.base_version,
+    )
+
+
+def _finish(conn: Connection, run_id: int, status: str, summary: dict[str, Any]) -> None:
+    with transaction(conn):
+        ss.finish_run(conn, run_id, status, summary)
+
+
+def _clear_checkpoint(conn: Connection, entity: str) -> None:
+    with transaction(conn):
+        ss.clear_checkpoint(conn, entity)
+
+
+def begin_run_tx(conn: Connection) -> tuple[int, int]:
+    with transaction(conn):
+        return ss.begin_run(conn)
