@@ -49,7 +49,7 @@ class Tally:
         self.errors += other.errors
 
 
-def _group_of(conn: Connection, entity: str, record_id: str) -> PendingGroup | None:
+def group_of(conn: Connection, entity: str, record_id: str) -> PendingGroup | None:
     rows = [
         OutboxRow(seq, ent, rid, op, fields, base)
         for seq, ent, rid, op, fields, base, _status in ss.outbox_rows(conn, entity, record_id)
@@ -74,31 +74,48 @@ def apply_page(
     conn: Connection, entity: EntityDef, page: PullPage, policy: ConflictPolicy
 ) -> Tally:
     """Upserts, deletions and the next checkpoint of one page, all or nothing."""
-    tally = Tally()
     with transaction(conn):
-        ids = [r.id for r in page.upserts] + list(page.deletes)
-        local = ss.local_states(conn, entity.name, ids)
-        for record in page.upserts:
-            current = local.get(record.id)
-            if current is None:
+        tally = _apply_records(conn, entity, page.upserts, page.deletes, policy)
+        ss.set_checkpoint(conn, entity.name, page.checkpoint.kind, page.checkpoint.value)
+    return tally
+
+
+def cache_records(conn: Connection, entity: EntityDef, records: list[RemoteRecord]) -> Tally:
+    """Online mode: keep what the server showed, under the same rules as a pull (no checkpoint)."""
+    with transaction(conn):
+        return _apply_records(conn, entity, records, [], ConflictPolicy.MANUAL)
+
+
+def _apply_records(
+    conn: Connection,
+    entity: EntityDef,
+    upserts: list[RemoteRecord],
+    deletes: list[str],
+    policy: ConflictPolicy,
+) -> Tally:
+    tally = Tally()
+    ids = [r.id for r in upserts] + list(deletes)
+    local = ss.local_states(conn, entity.name, ids)
+    for record in upserts:
+        current = local.get(record.id)
+        if current is None:
+            _store_synced(conn, entity, record)
+            tally.pulled += 1
+        elif current.state == "synced":
+            if current.server_version != record.version or current.server_version is None:
                 _store_synced(conn, entity, record)
                 tally.pulled += 1
-            elif current.state == "synced":
-                if current.server_version != record.version or current.server_version is None:
-                    _store_synced(conn, entity, record)
-                    tally.pulled += 1
-            else:
-                tally.add(_meet_pending(conn, entity, current, record, policy))
-        for record_id in page.deletes:
-            current = local.get(record_id)
-            if current is None:
-                continue
-            if current.state == "synced":
-                ss.drop_record(conn, entity.name, record_id)
-                tally.deleted += 1
-            else:
-                tally.add(_meet_pending(conn, entity, current, None, policy))
-        ss.set_checkpoint(conn, entity.name, page.checkpoint.kind, page.checkpoint.value)
+        else:
+            tally.add(_meet_pending(conn, entity, current, record, policy))
+    for record_id in deletes:
+        current = local.get(record_id)
+        if current is None:
+            continue
+        if current.state == "synced":
+            ss.drop_record(conn, entity.name, record_id)
+            tally.deleted += 1
+        else:
+            tally.add(_meet_pending(conn, entity, current, None, policy))
     return tally
 
 
@@ -120,7 +137,7 @@ def _meet_pending(
 ) -> Tally:
     """A server version arrives for a record with local changes (pull path)."""
     tally = Tally()
-    group = _group_of(conn, entity.name, current.id)
+    group = group_of(conn, entity.name, current.id)
     if group is None:
         conflict_id = ss.open_conflict_id(conn, entity.name, current.id)
         if conflict_id is not None:
@@ -306,7 +323,7 @@ def apply_push_result(
         if isinstance(result, Applied):
             tally.pushed += 1
             ss.remove_outbox(conn, group.seqs)
-            newer = _group_of(conn, entity.name, group.record_id)
+            newer = group_of(conn, entity.name, group.record_id)
             if group.op == "delete" or result.record is None:
                 if newer is None:
                     ss.drop_record(conn, entity.name, group.record_id)
