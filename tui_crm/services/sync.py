@@ -35,11 +35,20 @@ from tui_crm.store import sync_store as ss
 from tui_crm.store.database import Connection, transaction
 from tui_crm.store.entities import load_entities, save_entities
 from tui_crm.sync import apply
-from tui_crm.sync.engine import EntityPlan, ProgressCallback, SyncEngine
+from tui_crm.sync.engine import EntityPlan, Progress, ProgressCallback, SyncEngine
 from tui_crm.sync.resolve import resolve_conflict
 
 if TYPE_CHECKING:
     from tui_crm.services.session import Session
+
+__all__ = [
+    "ConnectReport",
+    "ConnectionOptions",
+    "DeviceCodePrompt",
+    "NotConnected",
+    "Progress",
+    "SyncService",
+]
 
 SYNCED_ENTITIES = (
     "account",
