@@ -16,6 +16,7 @@ from tui_crm.cli.output import print_json, print_lines
 from tui_crm.domain.conflicts import Conflict
 from tui_crm.services.sync import ConnectionOptions, DeviceCodePrompt, Progress, SyncService
 
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     connect = subparsers.add_parser("connect", help="bind the profile to a CRM server")
     connect.add_argument("backend", choices=("dataverse", "salesforce", "resco"))
