@@ -1,0 +1,109 @@
+"""Keyset-paged lists and full-text search.
+
+A page is fetched as "the next `limit` rows after (sort value, id)", never by
+OFFSET, so page 1000 costs what page 1 costs. The default order (primary name)
+walks the `records_by_name` index; other fields sort by a JSON extraction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from tui_crm.domain.entities import TEXTUAL_TYPES, EntityDef, FieldType
+from tui_crm.domain.errors import ValidationFailed
+from tui_crm.domain.records import Page, PageCursor
+from tui_crm.store.database import Connection
+from tui_crm.store.records import RECORD_COLUMNS, row_to_record
+
+MAX_LIMIT = 1000
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    expression: str
+    """SQL over table `r` with its collation, e.g. `json_extract(...) COLLATE NOCASE`."""
+    nullable: bool
+
+
+def sort_key(entity: EntityDef, order: str | None) -> SortKey:
+    if order is None or order in ("name", entity.primary_name):
+        return SortKey("r.name", nullable=False)
+    if order in ("modified_on", "modifiedon"):
+        return SortKey("r.modified_on", nullable=True)
+    if order == "state":
+        return SortKey("r.state", nullable=False)
+    field = entity.field(order)
+    if field is None or not _FIELD_NAME.match(order):
+        raise ValidationFailed({"order": f"{order} is not a field of {entity.name}"})
+    path = f"'$.{order}.id'" if field.type == FieldType.LOOKUP else f"'$.{order}'"
+    expression = f"json_extract(r.body, {path})"
+    if field.type in TEXTUAL_TYPES:
+        expression += " COLLATE NOCASE"
+    return SortKey(expression, nullable=True)
+
+
+def fts_query(text: str) -> str | None:
+    """Each word becomes a quoted prefix term, all required: typing 'jo sm' finds 'John Smith'."""
+    tokens = _TOKEN.findall(text)
+    if not tokens:
+        return None
+    return " ".join(f'"{token}"*' for token in tokens)
+
+
+def list_records(
+    conn: Connection,
+    entity: EntityDef,
+    *,
+    search: str | None = None,
+    order: str | None = None,
+    descending: bool = False,
+    after: PageCursor | None = None,
+    limit: int = 50,
+) -> Page:
+    limit = max(1, min(MAX_LIMIT, limit))
+    key = sort_key(entity, order)
+    where = ["r.entity = ?", "r.state != 'deleted'"]
+    params: list[Any] = [entity.name]
+    match = fts_query(search) if search else None
+    if match is not None:
+        where.append("r.rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)")
+        params.append(match)
+    if after is not None:
+        condition, extra = _after_condition(key, after, descending)
+        where.append(condition)
+        params.extend(extra)
+    direction = "DESC" if descending else "ASC"
+    columns = ", ".join("r." + c.strip() for c in RECORD_COLUMNS.split(","))
+    sql = (
+        f"SELECT {columns}, {key.expression} AS sort_value FROM records r "
+        f"WHERE {' AND '.join(where)} "
+        f"ORDER BY {key.expression} {direction}, r.id {direction} LIMIT ?"
+    )
+    params.append(limit + 1)
+    rows = conn.execute(sql, params).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    records = [row_to_record(row) for row in rows]
+    cursor = PageCursor(sort_value=rows[-1][9], id=rows[-1][2]) if more and rows else None
+    return Page(records=records, next_cursor=cursor)
+
+
+def _after_condition(key: SortKey, after: PageCursor, descending: bool) -> tuple[str, list[Any]]:
+    """Rows strictly after the cursor in (sort value, id) order; SQLite puts NULLs first."""
+    value = after.sort_value
+    if isinstance(value, dict | list):
+        raise ValidationFailed({"after": "cursor value is not sortable"})
+    expr = key.expression
+    op = "<" if descending else ">"
+    if not key.nullable:
+        return f"({expr}, r.id) {op} (?, ?)", [value, after.id]
+    if value is None:
+        if descending:
+            return f"({expr} IS NULL AND r.id < ?)", [after.id]
+        return f"(({expr} IS NULL AND r.id > ?) OR {expr} IS NOT NULL)", [after.id]
+    tail = f" OR {expr} IS NULL" if descending else ""
+    return f"({expr} {op} ? OR ({expr} = ? AND r.id {op} ?){tail})", [value, value, after.id]

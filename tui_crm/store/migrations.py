@@ -1,0 +1,169 @@
+"""Schema migrations by version number, applied in order inside one transaction each.
+
+To change the schema, append a `(version, function)` to `MIGRATIONS`; never edit
+a released one, because profiles in the field were made with it. The tests
+build a profile at every earlier version and migrate it to the newest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from tui_crm.domain.errors import ProfileDamaged
+from tui_crm.store.database import Connection, transaction
+
+Migration = Callable[[Connection], None]
+
+
+def _run_script(conn: Connection, script: str) -> None:
+    """Run statements one by one: `executescript` would COMMIT the migration's transaction."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _v1_initial(conn: Connection) -> None:
+    """The table layout of docs/contracts.md."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+        CREATE TABLE entities(
+            name TEXT PRIMARY KEY,
+            definition TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT 'standard',
+            sync_enabled INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE records(
+            rowid INTEGER PRIMARY KEY,
+            entity TEXT NOT NULL,
+            id TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '' COLLATE NOCASE,
+            modified_on TEXT,
+            latitude REAL,
+            longitude REAL,
+            server_version TEXT,
+            state TEXT NOT NULL DEFAULT 'synced',
+            sync_error TEXT,
+            body TEXT NOT NULL DEFAULT '{}',
+            base_body TEXT,
+            UNIQUE(entity, id)
+        );
+        CREATE INDEX records_by_name ON records(entity, name, id);
+        CREATE INDEX records_by_modified ON records(entity, modified_on, id);
+        CREATE INDEX records_by_state ON records(state) WHERE state != 'synced';
+        CREATE VIRTUAL TABLE records_fts USING fts5(
+            name, content,
+            content='', contentless_delete=1,
+            tokenize='unicode61 remove_diacritics 2',
+            prefix='1 2 3'
+        );
+        CREATE VIRTUAL TABLE record_positions USING rtree(
+            id, min_lat, max_lat, min_lon, max_lon
+        );
+        CREATE TABLE outbox(
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            entity TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            op TEXT NOT NULL,
+            fields TEXT NOT NULL DEFAULT '{}',
+            base_version TEXT,
+            mutation_id TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            status TEXT NOT NULL DEFAULT 'pending'
+        );
+        CREATE INDEX outbox_by_record ON outbox(entity, record_id);
+        CREATE TABLE sync_checkpoints(
+            entity TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            value TEXT,
+            updated_at TEXT
+        );
+        CREATE TABLE sync_runs(
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,
+            summary TEXT
+        );
+        CREATE TABLE conflicts(
+            id INTEGER PRIMARY KEY,
+            entity TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            base TEXT,
+            server TEXT,
+            device TEXT,
+            server_version TEXT,
+            created_at TEXT NOT NULL,
+            resolution TEXT,
+            resolved_at TEXT
+        );
+        CREATE INDEX conflicts_open ON conflicts(entity, record_id) WHERE resolution IS NULL;
+        CREATE TABLE credentials(key TEXT PRIMARY KEY, value TEXT);
+        CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT);
+        """,
+    )
+
+
+def _v2_record_links(conn: Connection) -> None:
+    """Reverse index of lookups, so 'related records' is an index probe, not a table scan."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE record_links(
+            source_rowid INTEGER NOT NULL REFERENCES records(rowid) ON DELETE CASCADE,
+            field TEXT NOT NULL,
+            target_entity TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            PRIMARY KEY(source_rowid, field)
+        ) WITHOUT ROWID;
+        CREATE INDEX record_links_by_target ON record_links(target_entity, target_id);
+        """,
+    )
+    rows = conn.execute("SELECT rowid, body FROM records WHERE state != 'deleted'").fetchall()
+    links = []
+    for rowid, body in rows:
+        for field, value in json.loads(body).items():
+            if isinstance(value, dict) and isinstance(value.get("entity"), str):
+                links.append((rowid, field, value["entity"], str(value.get("id", ""))))
+    conn.executemany("INSERT INTO record_links VALUES (?, ?, ?, ?)", links)
+
+
+MIGRATIONS: tuple[tuple[int, Migration], ...] = (
+    (1, _v1_initial),
+    (2, _v2_record_links),
+)
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+def schema_version(conn: Connection) -> int:
+    has_meta = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if not has_meta:
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(conn: Connection, *, target: int = LATEST_VERSION) -> int:
+    """Bring the schema to `target`; each step commits with its version number or not at all."""
+    current = schema_version(conn)
+    if current > LATEST_VERSION:
+        raise ProfileDamaged(
+            f"profile has schema version {current}, newer than this program ({LATEST_VERSION})"
+        )
+    for version, step in MIGRATIONS:
+        if current < version <= target:
+            with transaction(conn):
+                step(conn)
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+                    (str(version),),
+                )
+            current = version
+    return current
