@@ -116,9 +116,11 @@ def interpret(obj: dict[str, Any], merger: TpvMerger, received_at: float) -> Gps
         )
     if cls == "DEVICES":
         devices = obj.get("devices")
-        paths = tuple(
-            str(d.get("path", "")) for d in devices or [] if isinstance(d, dict)
-        ) if isinstance(devices, list) else ()
+        paths = (
+            tuple(str(d.get("path", "")) for d in devices or [] if isinstance(d, dict))
+            if isinstance(devices, list)
+            else ()
+        )
         return DevicesReport(paths)
     return None
 

@@ -73,7 +73,9 @@ class NearbyHit:
 
 
 def normalize_lon(lon: float) -> float:
-    """Into [-180, 180)."""
+    """Into [-180, 180); values already there are returned untouched (no float drift)."""
+    if -180.0 <= lon < 180.0:
+        return lon
     wrapped = math.fmod(lon + 180.0, 360.0)
     if wrapped < 0:
         wrapped += 360.0

@@ -10,6 +10,8 @@ import math
 
 from geographiclib.geodesic import Geodesic
 
+from tui_crm.geo.nearby import normalize_lon
+
 _WGS84 = Geodesic.WGS84
 _MASK = Geodesic.DISTANCE | Geodesic.AZIMUTH
 
@@ -28,7 +30,4 @@ def unproject(lat0: float, lon0: float, east_m: float, north_m: float) -> tuple[
         return lat0, lon0
     azimuth = math.degrees(math.atan2(east_m, north_m))
     d = _WGS84.Direct(lat0, lon0, azimuth, distance)
-    lon = math.fmod(d["lon2"] + 180.0, 360.0)
-    if lon < 0:
-        lon += 360.0
-    return d["lat2"], lon - 180.0
+    return d["lat2"], normalize_lon(d["lon2"])

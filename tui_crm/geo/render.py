@@ -322,10 +322,7 @@ def _place_label(canvas: _Canvas, col: int, row: int, label: str, highlighted: b
     style = "label.highlight" if highlighted else "label"
     length = len(label)
     right = col + 2
-    if (
-        canvas.free(col + 1, row, length + 1)
-        and _margin_free(canvas, right + length, row)
-    ):
+    if canvas.free(col + 1, row, length + 1) and _margin_free(canvas, right + length, row):
         canvas.put(right, row, label, style)
         _claim(canvas, col + 1, row)
         return True
