@@ -10,6 +10,7 @@ awaits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -181,11 +182,12 @@ class NearbyService:
             self._unsubscribe_source = None
         fix = source.status().fix
         await source.stop()
-        if fix is not None and self.map_enabled and not self._session.closed:
-            await self._session.settings.set(
-                LAST_KNOWN_KEY,
-                {"lat": fix.lat, "lon": fix.lon, "accuracy_m": fix.accuracy_m, "at": time.time()},
-            )
+        if fix is None or not self.map_enabled or self._session.closed:
+            return
+        kept = {"lat": fix.lat, "lon": fix.lon, "accuracy_m": fix.accuracy_m, "at": time.time()}
+        with contextlib.suppress(DomainError, RuntimeError):
+            # Best effort: a damaged or closing profile must not stop the lock from happening.
+            await self._session.settings.set(LAST_KNOWN_KEY, kept)
 
     async def set_map_enabled(self, on: bool) -> None:
         """Turning Map off stops the source and forgets every stored position."""

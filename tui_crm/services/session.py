@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from tui_crm.domain.errors import DomainError
 from tui_crm.services.executor import DbExecutor
+from tui_crm.services.nearby import NearbyService
 from tui_crm.services.records import RecordService
 from tui_crm.services.settings import SettingsService
 from tui_crm.store.database import Connection, damage_guard, transaction
@@ -48,6 +49,7 @@ class Session:
         self.now = now
         self.records = RecordService(self)
         self.settings = SettingsService(self)
+        self.nearby = NearbyService(self)
 
     @property
     def closed(self) -> bool:
@@ -89,6 +91,7 @@ class Session:
         """Close the connection (SQLCipher forgets the key) and stop the DB thread."""
         if self._executor.closed:
             return
+        await self.nearby.stop()
         await self._executor.run(self._close_connection)
         self._executor.shutdown()
 
