@@ -52,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _service(session: Any, args: argparse.Namespace) -> SyncService:
     existing = getattr(session, "sync", None)
     if isinstance(existing, SyncService):
+        existing.configure(settings_of(args))
         return existing
     return SyncService(session, settings_of(args))
 
@@ -159,8 +160,7 @@ async def conflicts_command(args: argparse.Namespace) -> int:
         return 0
     print_lines(
         [
-            f"{c.id:>5}  {c.entity:<12} {c.record_id}  {c.kind:<14} "
-            f"{c.resolution or 'open'}"
+            f"{c.id:>5}  {c.entity:<12} {c.record_id}  {c.kind:<14} {c.resolution or 'open'}"
             for c in conflicts
         ]
     )

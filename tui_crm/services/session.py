@@ -11,6 +11,7 @@ from tui_crm.services.executor import DbExecutor
 from tui_crm.services.nearby import NearbyService
 from tui_crm.services.records import RecordService
 from tui_crm.services.settings import SettingsService
+from tui_crm.services.sync import SyncService
 from tui_crm.store.database import Connection, damage_guard, transaction
 from tui_crm.store.integrity import CheckReport, run_check
 from tui_crm.store.paths import ProfilePaths
@@ -50,6 +51,7 @@ class Session:
         self.records = RecordService(self)
         self.settings = SettingsService(self)
         self.nearby = NearbyService(self)
+        self.sync = SyncService(self)
 
     @property
     def closed(self) -> bool:

@@ -105,12 +105,24 @@ class SyncService:
         page_size: int = 5000,
     ) -> None:
         self._session = session
-        self._settings = settings or Settings()
+        self._given_settings = settings
         self._policy = retry_policy
         self._timeout = timeout
         self._page_size = page_size
         self._engine: SyncEngine | None = None
-        self.online = self._settings.online
+        self.online = settings.online if settings is not None else False
+
+    @property
+    def _settings(self) -> Settings:
+        """Loaded on first use: a Session is built before anyone needs the sync rules."""
+        if self._given_settings is None:
+            self._given_settings = Settings()
+        return self._given_settings
+
+    def configure(self, settings: Settings) -> None:
+        """The caller's settings (CLI flags, the UI's Setup screen) replace the loaded ones."""
+        self._given_settings = settings
+        self.online = settings.online
 
     # -- connection --------------------------------------------------------
 
