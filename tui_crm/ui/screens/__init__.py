@@ -1,0 +1,1 @@
+"""One module per screen; see docs/ui.md for how to add one."""

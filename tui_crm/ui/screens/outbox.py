@@ -1,0 +1,90 @@
+"""Outbox: local changes the server has not seen yet, and which fields each one sets."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Static
+
+from tui_crm.domain import Change, ChangeOp, DomainError
+from tui_crm.ui.screens.base import CrmScreen
+
+OP_LABELS = {ChangeOp.CREATE: "+ create", ChangeOp.UPDATE: "~ update", ChangeOp.DELETE: "- delete"}
+
+
+class OutboxScreen(CrmScreen[None]):
+    HELP = (
+        "Changes made on this device and not yet synchronised, oldest first. "
+        "They are sent by the next sync; nothing here is lost by quitting."
+    )
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", id="outbox.down", show=False),
+        Binding("k", "cursor_up", "Up", id="outbox.up", show=False),
+        Binding("escape", "back", "Back", id="outbox.back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static("[b]Outbox[/b]", id="title", classes="screen-title")
+        table: DataTable[str] = DataTable(id="changes", cursor_type="row")
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#changes", DataTable)
+        table.add_column("#", width=4, key="seq")
+        table.add_column("Change", width=8, key="op")
+        table.add_column("Type", width=12, key="entity")
+        table.add_column("Record", width=20, key="name")
+        table.add_column("Fields", width=20, key="fields")
+        table.focus()
+        self.load()
+
+    @work(exclusive=True, group="outbox")
+    async def load(self) -> None:
+        try:
+            changes = await self.records.outbox()
+        except DomainError as error:
+            self.notify(str(error), severity="error")
+            return
+        table = self.query_one("#changes", DataTable)
+        table.clear()
+        for change in changes:
+            table.add_row(*self._cells(change), key=str(change.seq))
+        count = len(changes)
+        self.query_one("#title", Static).update(
+            f"[b]Outbox[/b] · {count} change{'s' if count != 1 else ''} waiting"
+            + ("" if count else " — everything is synchronised")
+        )
+
+    def _cells(self, change: Change) -> tuple[str, str, str, str, str]:
+        entity_def = self.crm.entity_def(change.entity)
+        label = entity_def.label if entity_def else change.entity
+        name = ""
+        if entity_def is not None:
+            value = change.fields.get(entity_def.primary_name)
+            name = str(value) if value else ""
+        fields = ", ".join(sorted(change.fields)) if change.op is not ChangeOp.DELETE else ""
+        return (
+            str(change.seq),
+            OP_LABELS.get(change.op, change.op.value),
+            label,
+            _fit(name or "…", 20),
+            _fit(fields, 20),
+        )
+
+    def action_cursor_down(self) -> None:
+        self.query_one("#changes", DataTable).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one("#changes", DataTable).action_cursor_up()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,0 +1,181 @@
+"""Setup: features and preferences that take effect at once and persist.
+
+Non-secret preferences go to the config file (only the changed keys);
+the backend address, user and Save Password live in the encrypted profile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
+
+from tui_crm.domain import DomainError
+from tui_crm.ui.screens.base import CrmScreen
+from tui_crm.ui.settings_file import merge_into_config_file
+from tui_crm.ui.widgets.quiet import QuietInput
+
+BACKEND_URL_CREDENTIAL = "url"
+BACKEND_USER_CREDENTIAL = "user"
+
+
+class SetupScreen(CrmScreen[None]):
+    HELP = (
+        "Each change applies at once and is kept: Map, Save Password, auto-lock, theme "
+        "in effect now; backend address and user are stored encrypted. Tab moves, "
+        "space toggles, enter confirms a typed value."
+    )
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="setup.back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        settings = self.crm.settings
+        yield Static("[b]Setup[/b]", classes="screen-title")
+        with VerticalScroll(id="setup"):
+            with Horizontal(classes="setup-row"):
+                yield Label("Map and nearby")
+                yield Switch(settings.map_enabled, id="map")
+            with Horizontal(classes="setup-row"):
+                yield Label("Save server password")
+                yield Switch(False, id="save-password")
+            with Horizontal(classes="setup-row"):
+                yield Label("Auto-lock (minutes)")
+                yield QuietInput(
+                    str(settings.auto_lock_minutes),
+                    type="integer",
+                    id="auto-lock",
+                    compact=True,
+                    placeholder="0 = never",
+                )
+            with Horizontal(classes="setup-row"):
+                yield Label("Theme")
+                themes = sorted(self.app.available_themes)
+                yield Select(
+                    [(name, name) for name in themes],
+                    value=self.app.theme if self.app.theme in themes else Select.BLANK,
+                    allow_blank=False,
+                    id="theme",
+                    compact=True,
+                )
+            with Horizontal(classes="setup-row"):
+                yield Label("Backend URL")
+                yield QuietInput(
+                    placeholder="https://org.crm.dynamics.com", id="backend-url", compact=True
+                )
+            with Horizontal(classes="setup-row"):
+                yield Label("Backend user")
+                yield QuietInput(placeholder="name@example.com", id="backend-user", compact=True)
+            with Horizontal(classes="setup-row"):
+                yield Label("Password")
+                yield Button("Change password…", id="change-password", compact=True)
+            yield Static("", id="setup-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#map", Switch).focus()
+        self.load_secure()
+
+    @work(exclusive=True, group="setup-load")
+    async def load_secure(self) -> None:
+        settings = self.crm.session_or_raise().settings
+        try:
+            save_password = await settings.save_password()
+            credentials = await settings.credentials()
+        except DomainError as error:
+            self.notify(str(error), severity="error")
+            return
+        with self.prevent(Switch.Changed, Input.Changed):
+            self.query_one("#save-password", Switch).value = bool(save_password)
+            url = credentials.get(BACKEND_URL_CREDENTIAL) or ""
+            user = credentials.get(BACKEND_USER_CREDENTIAL) or ""
+            self.query_one("#backend-url", Input).value = str(url)
+            self.query_one("#backend-user", Input).value = str(user)
+
+    # ----- config-file preferences ---------------------------------------------
+
+    @work(group="setup-save")
+    async def persist(self, changes: dict[str, Any]) -> None:
+        """Apply to the running app's settings and merge into the config file off the loop."""
+        self.crm.settings = self.crm.settings.model_copy(update=changes)
+        try:
+            await asyncio.to_thread(merge_into_config_file, self.crm.config_path, changes)
+        except OSError as error:
+            self.notify(f"could not save settings: {error.strerror}", severity="error")
+            return
+        self.query_one("#setup-status", Static).update("saved")
+
+    @on(Switch.Changed, "#map")
+    def map_changed(self, event: Switch.Changed) -> None:
+        self.persist({"map_enabled": event.value})
+
+    @on(Select.Changed, "#theme")
+    def theme_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str) and event.value != self.crm.settings.theme:
+            self.app.theme = event.value
+            self.persist({"theme": event.value})
+
+    @on(Input.Submitted, "#auto-lock")
+    @on(Input.Blurred, "#auto-lock")
+    def auto_lock_changed(self, event: Input.Submitted | Input.Blurred) -> None:
+        try:
+            minutes = int(event.value)
+        except ValueError:
+            self.query_one("#setup-status", Static).update("auto-lock: give whole minutes")
+            return
+        if minutes < 0:
+            self.query_one("#setup-status", Static).update("auto-lock: 0 or more minutes")
+            return
+        if minutes != self.crm.settings.auto_lock_minutes:
+            self.crm.idle.minutes = minutes
+            self.persist({"auto_lock_minutes": minutes})
+
+    # ----- encrypted settings ------------------------------------------------
+
+    @on(Switch.Changed, "#save-password")
+    def save_password_changed(self, event: Switch.Changed) -> None:
+        self.store_secure("setting", "save_password", event.value)
+
+    @on(Input.Submitted, "#backend-url")
+    @on(Input.Blurred, "#backend-url")
+    def url_changed(self, event: Input.Submitted | Input.Blurred) -> None:
+        self.store_secure("credential", BACKEND_URL_CREDENTIAL, event.value.strip() or None)
+
+    @on(Input.Submitted, "#backend-user")
+    @on(Input.Blurred, "#backend-user")
+    def user_changed(self, event: Input.Submitted | Input.Blurred) -> None:
+        self.store_secure("credential", BACKEND_USER_CREDENTIAL, event.value.strip() or None)
+
+    @work(group="setup-secure")
+    async def store_secure(self, kind: str, key: str, value: object) -> None:
+        session = self.crm.session
+        if session is None:
+            return
+        try:
+            if kind == "setting":
+                # Turning Save Password off also deletes a stored server password.
+                await session.settings.set_save_password(bool(value))
+            else:
+                current = (await session.settings.credentials()).get(key)
+                if current == value:
+                    return
+                await session.settings.set_credentials({key: value})
+        except DomainError as error:
+            self.notify(str(error), severity="error")
+            return
+        self.query_one("#setup-status", Static).update("saved (encrypted)")
+
+    @on(Button.Pressed, "#change-password")
+    def change_password(self) -> None:
+        from tui_crm.ui.screens.change_password import ChangePasswordScreen
+
+        self.app.push_screen(ChangePasswordScreen())
+
+    def action_back(self) -> None:
+        self.dismiss()

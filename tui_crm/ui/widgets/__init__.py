@@ -1,0 +1,1 @@
+"""Widgets shared by the screens: field editors, the paged record table."""
