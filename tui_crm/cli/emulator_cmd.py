@@ -54,32 +54,58 @@ def register(subparsers: Any) -> None:
     )
     dataverse.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     dataverse.add_argument("--port", type=_non_negative, default=0, help="0 picks a free port")
-    dataverse.add_argument("--records", type=_non_negative, default=100,
-                           help="accounts and contacts to seed (each)")
+    dataverse.add_argument(
+        "--records", type=_non_negative, default=100, help="accounts and contacts to seed (each)"
+    )
     dataverse.add_argument("--seed", type=int, default=0, help="seed of the generated data")
-    dataverse.add_argument("--centre", type=_centre, default=(48.1486, 17.1077),
-                           metavar="LAT,LON", help="centre of the seeded positions")
-    dataverse.add_argument("--fault-rate", type=_share, default=0.0,
-                           help="share of Web API requests answered with a fault")
+    dataverse.add_argument(
+        "--centre",
+        type=_centre,
+        default=(48.1486, 17.1077),
+        metavar="LAT,LON",
+        help="centre of the seeded positions",
+    )
+    dataverse.add_argument(
+        "--fault-rate",
+        type=_share,
+        default=0.0,
+        help="share of Web API requests answered with a fault",
+    )
     dataverse.add_argument("--fault-seed", type=int, default=0)
-    dataverse.add_argument("--latency-ms", type=float, default=0.0,
-                           help="delay added to every Web API request")
-    dataverse.add_argument("--stall-seconds", type=float, default=30.0,
-                           help="how long a 'stall' fault holds the response")
+    dataverse.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay added to every Web API request"
+    )
+    dataverse.add_argument(
+        "--stall-seconds",
+        type=float,
+        default=30.0,
+        help="how long a 'stall' fault holds the response",
+    )
     dataverse.add_argument("--user", default="demo@example.com", help="sign-in user name")
     dataverse.add_argument("--password", default="demo", help="sign-in password")
-    dataverse.add_argument("--client-secret", default="demo-secret",
-                           help="secret for the client-credentials grant")
-    dataverse.add_argument("--token-lifetime", type=int, default=3599,
-                           help="access token lifetime in seconds")
-    dataverse.add_argument("--device-code-interval", type=_non_negative, default=5,
-                           help="polling interval the device code flow asks for")
-    dataverse.add_argument("--auto-approve", action="store_true",
-                           help="device codes are approved as soon as they are issued")
-    dataverse.add_argument("--rate-limit", type=int, default=6000,
-                           help="requests per user per window before 429")
-    dataverse.add_argument("--rate-window", type=float, default=300.0,
-                           help="window of the request budget, seconds")
+    dataverse.add_argument(
+        "--client-secret", default="demo-secret", help="secret for the client-credentials grant"
+    )
+    dataverse.add_argument(
+        "--token-lifetime", type=int, default=3599, help="access token lifetime in seconds"
+    )
+    dataverse.add_argument(
+        "--device-code-interval",
+        type=_non_negative,
+        default=5,
+        help="polling interval the device code flow asks for",
+    )
+    dataverse.add_argument(
+        "--auto-approve",
+        action="store_true",
+        help="device codes are approved as soon as they are issued",
+    )
+    dataverse.add_argument(
+        "--rate-limit", type=int, default=6000, help="requests per user per window before 429"
+    )
+    dataverse.add_argument(
+        "--rate-window", type=float, default=300.0, help="window of the request budget, seconds"
+    )
     dataverse.set_defaults(handler=run_dataverse)
     emulator.set_defaults(handler=lambda args: _no_backend(emulator))
 
@@ -98,13 +124,24 @@ def run_dataverse(args: argparse.Namespace) -> int:
         raise EmulatorRefused(f"emulator: {args.host} is not a loopback address; refusing to serve")
     latitude, longitude = args.centre
     emulator = DataverseEmulator(
-        host=args.host, port=args.port, records=args.records, seed=args.seed,
-        centre_latitude=latitude, centre_longitude=longitude,
-        fault_rate=args.fault_rate, fault_seed=args.fault_seed, latency_ms=args.latency_ms,
-        stall_seconds=args.stall_seconds, username=args.user, password=args.password,
-        client_secret=args.client_secret, token_lifetime=args.token_lifetime,
-        device_code_interval=args.device_code_interval, auto_approve=args.auto_approve,
-        rate_limit=args.rate_limit, rate_window_seconds=args.rate_window,
+        host=args.host,
+        port=args.port,
+        records=args.records,
+        seed=args.seed,
+        centre_latitude=latitude,
+        centre_longitude=longitude,
+        fault_rate=args.fault_rate,
+        fault_seed=args.fault_seed,
+        latency_ms=args.latency_ms,
+        stall_seconds=args.stall_seconds,
+        username=args.user,
+        password=args.password,
+        client_secret=args.client_secret,
+        token_lifetime=args.token_lifetime,
+        device_code_interval=args.device_code_interval,
+        auto_approve=args.auto_approve,
+        rate_limit=args.rate_limit,
+        rate_window_seconds=args.rate_window,
     )
 
     def ready(url: str) -> None:
@@ -121,5 +158,7 @@ def run_dataverse(args: argparse.Namespace) -> int:
     try:
         serve_forever(emulator.app(), args.host, args.port, ready)
     except OSError as error:
-        raise DomainError(f"emulator: cannot serve on {args.host}:{args.port}: {error.strerror}") from None
+        raise DomainError(
+            f"emulator: cannot serve on {args.host}:{args.port}: {error.strerror}"
+        ) from None
     return 0

@@ -44,15 +44,18 @@ async def _start(app: web.Application, host: str, port: int) -> tuple[web.AppRun
     await site.start()
     server = site._server  # aiohttp keeps the asyncio server here; it knows the real port
     sockets: Any = getattr(server, "sockets", None) or []
-    bound = next((s.getsockname()[1] for s in sockets if s.family in (socket.AF_INET, socket.AF_INET6)), port)
+    bound = next(
+        (s.getsockname()[1] for s in sockets if s.family in (socket.AF_INET, socket.AF_INET6)), port
+    )
     return runner, int(bound)
 
 
 class BackgroundServer:
     """One aiohttp app served from its own thread and event loop until `stop()`."""
 
-    def __init__(self, app_factory: Callable[[], web.Application], host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+    def __init__(
+        self, app_factory: Callable[[], web.Application], host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         if not is_loopback(host):
             raise ValueError(f"the emulator serves loopback only, not {host}")
         self._app_factory = app_factory
@@ -112,8 +115,9 @@ class BackgroundServer:
         self._thread = None
 
 
-def serve_forever(app: web.Application, host: str, port: int,
-                  on_ready: Callable[[str], None]) -> None:
+def serve_forever(
+    app: web.Application, host: str, port: int, on_ready: Callable[[str], None]
+) -> None:
     """Serve in the foreground until SIGINT/SIGTERM; `on_ready` gets the base URL first."""
     if not is_loopback(host):
         raise ValueError(f"the emulator serves loopback only, not {host}")

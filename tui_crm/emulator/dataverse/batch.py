@@ -134,7 +134,8 @@ class BatchRunner:
         total = sum(len(i.operations) if isinstance(i, ChangeSet) else 1 for i in items)
         if total > MAX_OPERATIONS:
             raise ODataError(
-                400, BAD_PAYLOAD,
+                400,
+                BAD_PAYLOAD,
                 f"The number of requests in the batch ({total}) exceeds the limit of "
                 f"{MAX_OPERATIONS}.",
             )
@@ -169,9 +170,13 @@ class BatchRunner:
             with self.store.atomic():
                 for operation in change_set.operations:
                     if operation.method == "GET":
-                        raise _Failed(_error(ODataError(
-                            400, BAD_PAYLOAD, "A change set cannot contain a GET request."
-                        )))
+                        raise _Failed(
+                            _error(
+                                ODataError(
+                                    400, BAD_PAYLOAD, "A change set cannot contain a GET request."
+                                )
+                            )
+                        )
                     response = self._execute(outer, operation, references)
                     if response.status >= 400:
                         raise _Failed(response)
@@ -190,7 +195,7 @@ class BatchRunner:
         url = operation.url
         for content_id, entity_url in references.items():
             if url.startswith(f"${content_id}"):
-                url = entity_url + url[len(content_id) + 1:]
+                url = entity_url + url[len(content_id) + 1 :]
         split = urlsplit(url)
         path = _API_PATH.sub("", split.path) if _API_PATH.match(split.path) else split.path
         body = operation.body

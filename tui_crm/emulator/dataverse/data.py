@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tui_crm.emulator.dataverse.errors import DUPLICATE, CONCURRENCY, ODataError, record_missing
+from tui_crm.emulator.dataverse.errors import CONCURRENCY, DUPLICATE, ODataError, record_missing
 from tui_crm.emulator.dataverse.metadata import TABLES, TABLES_BY_NAME, Table
 
 Values = dict[str, Any]
@@ -406,8 +406,13 @@ def _computed(table: Table, values: Values) -> None:
             values.get("address1_line1"),
             values.get("address1_line2"),
             " ".join(
-                p for p in (values.get("address1_city"), values.get("address1_stateorprovince"),
-                            values.get("address1_postalcode")) if p
+                p
+                for p in (
+                    values.get("address1_city"),
+                    values.get("address1_stateorprovince"),
+                    values.get("address1_postalcode"),
+                )
+                if p
             ),
             values.get("address1_country"),
         ]

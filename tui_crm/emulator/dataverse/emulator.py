@@ -80,18 +80,23 @@ class DataverseEmulator:
             setattr(config, name, value)
         self.config = config
         self.store = DataStore()
-        self.identity = Identity(IdentitySettings(
-            token_lifetime=config.token_lifetime,
-            refresh_lifetime=config.refresh_lifetime,
-            device_code_lifetime=config.device_code_lifetime,
-            device_code_interval=config.device_code_interval,
-            auto_approve=config.auto_approve,
-            client_secret=config.client_secret,
-            decline_error=config.decline_error,
-        ))
+        self.identity = Identity(
+            IdentitySettings(
+                token_lifetime=config.token_lifetime,
+                refresh_lifetime=config.refresh_lifetime,
+                device_code_lifetime=config.device_code_lifetime,
+                device_code_interval=config.device_code_interval,
+                auto_approve=config.auto_approve,
+                client_secret=config.client_secret,
+                decline_error=config.decline_error,
+            )
+        )
         self.faults = FaultPlan(
-            rate=config.fault_rate, kinds=config.fault_kinds, seed=config.fault_seed,
-            latency_ms=config.latency_ms, stall_seconds=config.stall_seconds,
+            rate=config.fault_rate,
+            kinds=config.fault_kinds,
+            seed=config.fault_seed,
+            latency_ms=config.latency_ms,
+            stall_seconds=config.stall_seconds,
             retry_after_seconds=config.retry_after_seconds,
         )
         self.budget = RequestBudget(config.rate_limit, config.rate_window_seconds)
@@ -107,14 +112,25 @@ class DataverseEmulator:
         self.user = self.add_user(config.username, config.password, "Demo User")
         self.other_user = self.add_user(config.other_username, None, "Colleague User")
         self.application_user = self._system_user(
-            User(_stable_id("application"), "application@example.com", None,
-                 "Integration Application", application=True)
+            User(
+                _stable_id("application"),
+                "application@example.com",
+                None,
+                "Integration Application",
+                application=True,
+            )
         )
-        seed(self.store, SeedSpec(
-            records=config.records, seed=config.seed,
-            centre_latitude=config.centre_latitude, centre_longitude=config.centre_longitude,
-            radius_km=config.radius_km,
-        ), owner_id=self.user.id)
+        seed(
+            self.store,
+            SeedSpec(
+                records=config.records,
+                seed=config.seed,
+                centre_latitude=config.centre_latitude,
+                centre_longitude=config.centre_longitude,
+                radius_km=config.radius_km,
+            ),
+            owner_id=self.user.id,
+        )
         self._server: BackgroundServer | None = None
         self.url = ""
 
@@ -122,10 +138,18 @@ class DataverseEmulator:
 
     def _system_user(self, user: User) -> User:
         first, _, last = user.fullname.partition(" ")
-        self.store.insert("systemuser", user.id, {
-            "firstname": first, "lastname": last, "internalemailaddress": user.username,
-            "domainname": user.username,
-        }, {}, user_id=user.id)
+        self.store.insert(
+            "systemuser",
+            user.id,
+            {
+                "firstname": first,
+                "lastname": last,
+                "internalemailaddress": user.username,
+                "domainname": user.username,
+            },
+            {},
+            user_id=user.id,
+        )
         self.identity.add_user(user)
         return user
 
@@ -155,8 +179,12 @@ class DataverseEmulator:
         self.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self.stop()
 
     @property
@@ -208,17 +236,29 @@ class DataverseEmulator:
         payload = parse_payload(table, body, creating=True)
         record_id = payload.record_id or new_id()
         defaults = self.api._defaults(table)
-        self.store.insert(table.logical, record_id, payload.values, payload.lookups,
-                          user_id=self._actor(as_user).id, defaults=defaults)
+        self.store.insert(
+            table.logical,
+            record_id,
+            payload.values,
+            payload.lookups,
+            user_id=self._actor(as_user).id,
+            defaults=defaults,
+        )
         return record_id
 
-    def update(self, entity: str, record_id: str, body: dict[str, Any], *,
-               as_user: User | None = None) -> str:
+    def update(
+        self, entity: str, record_id: str, body: dict[str, Any], *, as_user: User | None = None
+    ) -> str:
         """Change columns of a record; returns the new etag."""
         table = self._table(entity)
         payload = parse_payload(table, body, creating=False)
-        row = self.store.update(table.logical, record_id.lower(), payload.values,
-                                payload.lookups, user_id=self._actor(as_user).id)
+        row = self.store.update(
+            table.logical,
+            record_id.lower(),
+            payload.values,
+            payload.lookups,
+            user_id=self._actor(as_user).id,
+        )
         return row.etag
 
     def delete(self, entity: str, record_id: str) -> None:
@@ -234,8 +274,10 @@ class DataverseEmulator:
     def records(self, entity: str) -> list[dict[str, Any]]:
         table = self._table(entity)
         with self.store.lock:
-            return [row_document(self.store, table, row, None)
-                    for row in self.store.scan(table.logical, None)]
+            return [
+                row_document(self.store, table, row, None)
+                for row in self.store.scan(table.logical, None)
+            ]
 
     def count(self, entity: str) -> int:
         return self.store.count(self._table(entity).logical)

@@ -182,7 +182,9 @@ class Identity:
         with self.lock:
             return [g.user_code for g in self.device_grants.values() if g.state == "pending"]
 
-    def decide_device_code(self, user_code: str | None, *, approve: bool, user: User | None = None) -> int:
+    def decide_device_code(
+        self, user_code: str | None, *, approve: bool, user: User | None = None
+    ) -> int:
         """Approve or decline pending codes (all of them when `user_code` is None)."""
         decided = 0
         with self.lock:
@@ -207,18 +209,21 @@ class Identity:
             grant = self.device_grants.get(device_code)
             if grant is None or grant.state == "redeemed" or grant.client_id != client_id:
                 raise TokenError(
-                    "bad_verification_code", 70018,
+                    "bad_verification_code",
+                    70018,
                     "The provided value for the input parameter 'device_code' is not valid.",
                 )
             now = self.clock()
             if now >= grant.expires_at:
                 raise TokenError(
-                    "expired_token", 70019,
+                    "expired_token",
+                    70019,
                     "Verification code expired.",
                 )
             if grant.state == "declined":
                 raise TokenError(
-                    self.settings.decline_error, 65004,
+                    self.settings.decline_error,
+                    65004,
                     "The user declined the sign-in request.",
                 )
             too_fast = grant.last_poll is not None and now - grant.last_poll < grant.interval
@@ -226,43 +231,50 @@ class Identity:
             if too_fast:
                 grant.interval += 5
                 raise TokenError(
-                    "slow_down", 70016,
+                    "slow_down",
+                    70016,
                     "Polling too fast: wait the interval between token requests.",
                 )
             if grant.state == "pending" or grant.user is None:
                 raise TokenError(
-                    "authorization_pending", 70016,
-                    "OAuth 2.0 device flow error. Authorization is pending. "
-                    "Continue polling.",
+                    "authorization_pending",
+                    70016,
+                    "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
                 )
             grant.state = "redeemed"
             return self.issue(grant.user, grant.client_id, grant.scope)
 
     # --- other grants ---------------------------------------------------------
 
-    def password_grant(self, username: str, password: str, client_id: str, scope: str,
-                       resource: str) -> dict[str, Any]:
+    def password_grant(
+        self, username: str, password: str, client_id: str, scope: str, resource: str
+    ) -> dict[str, Any]:
         check_scope(scope, resource, app_only=False)
         with self.lock:
             user = self.users.get(username.lower())
-            if user is None or user.password is None or not hmac.compare_digest(
-                user.password.encode(), password.encode()
+            if (
+                user is None
+                or user.password is None
+                or not hmac.compare_digest(user.password.encode(), password.encode())
             ):
                 raise TokenError(
-                    "invalid_grant", 50126,
+                    "invalid_grant",
+                    50126,
                     "Error validating credentials due to invalid username or password.",
                 )
             return self.issue(user, client_id, scope)
 
-    def client_credentials(self, client_id: str, secret: str, scope: str,
-                           resource: str) -> dict[str, Any]:
+    def client_credentials(
+        self, client_id: str, secret: str, scope: str, resource: str
+    ) -> dict[str, Any]:
         check_scope(scope, resource, app_only=True)
         with self.lock:
             if self.application_user is None or not hmac.compare_digest(
                 secret.encode(), self.settings.client_secret.encode()
             ):
                 raise TokenError(
-                    "invalid_client", 7000215,
+                    "invalid_client",
+                    7000215,
                     "Invalid client secret provided. Ensure the secret being sent in the "
                     "request is the client secret value, not the client secret ID.",
                     status=401,
@@ -274,23 +286,28 @@ class Identity:
             grant = self.refresh_grants.get(refresh_token)
             if grant is None:
                 raise TokenError(
-                    "invalid_grant", 50173,
+                    "invalid_grant",
+                    50173,
                     "The provided grant has expired due to it being revoked, a fresh auth "
                     "token is needed.",
                 )
             if self.clock() >= grant.expires_at:
                 raise TokenError(
-                    "invalid_grant", 700082,
+                    "invalid_grant",
+                    700082,
                     "The refresh token has expired due to inactivity.",
                 )
             if grant.client_id != client_id:
                 raise TokenError(
-                    "invalid_grant", 70000,
+                    "invalid_grant",
+                    70000,
                     "The provided refresh token was issued to another client.",
                 )
             return self.issue(grant.user, client_id, scope or grant.scope)
 
-    def issue(self, user: User, client_id: str, scope: str, *, refresh: bool = True) -> dict[str, Any]:
+    def issue(
+        self, user: User, client_id: str, scope: str, *, refresh: bool = True
+    ) -> dict[str, Any]:
         """A token response; a refresh token only when `offline_access` was asked for."""
         scopes = scope.split()
         resource = next((s.rsplit("/", 1)[0] for s in scopes if "/" in s), "")
@@ -341,19 +358,22 @@ def check_scope(scope: str, resource: str, *, app_only: bool) -> None:
     resource_scopes = [s for s in scopes if "/" in s]
     if not resource_scopes:
         raise TokenError(
-            "invalid_scope", 70011,
+            "invalid_scope",
+            70011,
             "The provided request must include a 'scope' input parameter naming the resource.",
         )
     for item in resource_scopes:
         base, _, permission = item.rpartition("/")
         if base.rstrip("/").lower() != resource.rstrip("/").lower():
             raise TokenError(
-                "invalid_resource", 500011,
+                "invalid_resource",
+                500011,
                 f"The resource principal named {base} was not found in the tenant.",
             )
         allowed = (".default",) if app_only else (".default", "user_impersonation")
         if permission not in allowed:
             raise TokenError(
-                "invalid_scope", 70011,
+                "invalid_scope",
+                70011,
                 f"The provided value for the input parameter 'scope' is not valid: {item}.",
             )

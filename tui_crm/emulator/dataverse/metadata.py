@@ -201,9 +201,20 @@ def _system(owner_targets: tuple[str, ...] = ("systemuser", "team")) -> tuple[At
     return (
         Attr("ownerid", "Owner", "Owner", required="SystemRequired", targets=owner_targets),
         Attr("createdon", "DateTime", "Created On", fmt="DateAndTime", create=False, update=False),
-        Attr("modifiedon", "DateTime", "Modified On", fmt="DateAndTime", create=False, update=False),
-        Attr("createdby", "Lookup", "Created By", targets=("systemuser",), create=False, update=False),
-        Attr("modifiedby", "Lookup", "Modified By", targets=("systemuser",), create=False, update=False),
+        Attr(
+            "modifiedon", "DateTime", "Modified On", fmt="DateAndTime", create=False, update=False
+        ),
+        Attr(
+            "createdby", "Lookup", "Created By", targets=("systemuser",), create=False, update=False
+        ),
+        Attr(
+            "modifiedby",
+            "Lookup",
+            "Modified By",
+            targets=("systemuser",),
+            create=False,
+            update=False,
+        ),
         Attr("versionnumber", "BigInt", "Version Number", create=False, update=False),
     )
 
@@ -218,17 +229,27 @@ def _address(prefix: str = "address1") -> tuple[Attr, ...]:
         Attr(f"{prefix}_country", "String", "Country/Region", max_length=80),
         Attr(f"{prefix}_composite", "Memo", "Address", max_length=1000, create=False, update=False),
         Attr(
-            f"{prefix}_latitude", "Double", "Latitude",
-            min_value=-90, max_value=90, precision=5,
+            f"{prefix}_latitude",
+            "Double",
+            "Latitude",
+            min_value=-90,
+            max_value=90,
+            precision=5,
         ),
         Attr(
-            f"{prefix}_longitude", "Double", "Longitude",
-            min_value=-180, max_value=180, precision=5,
+            f"{prefix}_longitude",
+            "Double",
+            "Longitude",
+            min_value=-180,
+            max_value=180,
+            precision=5,
         ),
     )
 
 
-def _state(state: tuple[tuple[int, str], ...], status: tuple[tuple[int, str], ...]) -> tuple[Attr, ...]:
+def _state(
+    state: tuple[tuple[int, str], ...], status: tuple[tuple[int, str], ...]
+) -> tuple[Attr, ...]:
     return (
         Attr("statecode", "State", "Status", required="SystemRequired", options=state),
         Attr("statuscode", "Status", "Status Reason", options=status),
@@ -239,7 +260,9 @@ _ACTIVITY_STATUS = ((1, "Open"), (2, "Not Started"), (5, "Completed"), (6, "Canc
 _REGARDING = ("account", "contact", "lead", "opportunity")
 
 
-def _activity(name: str, extra: tuple[Attr, ...], subject_required: str = "ApplicationRequired") -> tuple[Attr, ...]:
+def _activity(
+    name: str, extra: tuple[Attr, ...], subject_required: str = "ApplicationRequired"
+) -> tuple[Attr, ...]:
     return (
         Attr("activityid", "Uniqueidentifier", name.title(), create=True, update=False),
         Attr("subject", "String", "Subject", required=subject_required, max_length=400),
@@ -256,8 +279,13 @@ def _activity(name: str, extra: tuple[Attr, ...], subject_required: str = "Appli
 
 TABLES: tuple[Table, ...] = (
     Table(
-        logical="account", schema="Account", entity_set="accounts", display="Account",
-        display_plural="Accounts", primary_id="accountid", primary_name="name",
+        logical="account",
+        schema="Account",
+        entity_set="accounts",
+        display="Account",
+        display_plural="Accounts",
+        primary_id="accountid",
+        primary_name="name",
         object_type_code=1,
         attrs=(
             Attr("accountid", "Uniqueidentifier", "Account", update=False),
@@ -272,10 +300,21 @@ TABLES: tuple[Table, ...] = (
             Attr("description", "Memo", "Description", max_length=2000),
             Attr("industrycode", "Picklist", "Industry", options=INDUSTRY),
             Attr("customertypecode", "Picklist", "Relationship Type", options=CUSTOMER_TYPE),
-            Attr("revenue", "Money", "Annual Revenue", min_value=0, max_value=100000000000000,
-                 precision=2),
-            Attr("numberofemployees", "Integer", "Number of Employees", min_value=0,
-                 max_value=1000000000),
+            Attr(
+                "revenue",
+                "Money",
+                "Annual Revenue",
+                min_value=0,
+                max_value=100000000000000,
+                precision=2,
+            ),
+            Attr(
+                "numberofemployees",
+                "Integer",
+                "Number of Employees",
+                min_value=0,
+                max_value=1000000000,
+            ),
             Attr("creditonhold", "Boolean", "Credit Hold", options=((0, "No"), (1, "Yes"))),
             Attr("primarycontactid", "Lookup", "Primary Contact", targets=("contact",)),
             Attr("parentaccountid", "Lookup", "Parent Account", targets=("account",)),
@@ -284,8 +323,13 @@ TABLES: tuple[Table, ...] = (
         ),
     ),
     Table(
-        logical="contact", schema="Contact", entity_set="contacts", display="Contact",
-        display_plural="Contacts", primary_id="contactid", primary_name="fullname",
+        logical="contact",
+        schema="Contact",
+        entity_set="contacts",
+        display="Contact",
+        display_plural="Contacts",
+        primary_id="contactid",
+        primary_name="fullname",
         object_type_code=2,
         attrs=(
             Attr("contactid", "Uniqueidentifier", "Contact", update=False),
@@ -301,15 +345,24 @@ TABLES: tuple[Table, ...] = (
             Attr("birthdate", "DateTime", "Birthday", fmt="DateOnly"),
             Attr("gendercode", "Picklist", "Gender", options=((1, "Male"), (2, "Female"))),
             Attr("description", "Memo", "Description", max_length=2000),
-            Attr("donotemail", "Boolean", "Do not allow Emails",
-                 options=((0, "Allow"), (1, "Do Not Allow"))),
+            Attr(
+                "donotemail",
+                "Boolean",
+                "Do not allow Emails",
+                options=((0, "Allow"), (1, "Do Not Allow")),
+            ),
             *_state(STATE_ACTIVE, STATUS_ACTIVE),
             *_system(),
         ),
     ),
     Table(
-        logical="lead", schema="Lead", entity_set="leads", display="Lead",
-        display_plural="Leads", primary_id="leadid", primary_name="fullname",
+        logical="lead",
+        schema="Lead",
+        entity_set="leads",
+        display="Lead",
+        display_plural="Leads",
+        primary_id="leadid",
+        primary_name="fullname",
         object_type_code=4,
         attrs=(
             Attr("leadid", "Uniqueidentifier", "Lead", update=False),
@@ -320,83 +373,166 @@ TABLES: tuple[Table, ...] = (
             Attr("companyname", "String", "Company Name", max_length=100),
             Attr("emailaddress1", "String", "Email", max_length=100, fmt="Email"),
             Attr("telephone1", "String", "Business Phone", max_length=50, fmt="Phone"),
-            Attr("leadsourcecode", "Picklist", "Lead Source",
-                 options=((1, "Advertisement"), (2, "Employee Referral"), (3, "External Referral"),
-                          (4, "Partner"), (8, "Web"), (10, "Other"))),
-            Attr("estimatedvalue", "Money", "Est. Value", min_value=0,
-                 max_value=100000000000000, precision=2),
+            Attr(
+                "leadsourcecode",
+                "Picklist",
+                "Lead Source",
+                options=(
+                    (1, "Advertisement"),
+                    (2, "Employee Referral"),
+                    (3, "External Referral"),
+                    (4, "Partner"),
+                    (8, "Web"),
+                    (10, "Other"),
+                ),
+            ),
+            Attr(
+                "estimatedvalue",
+                "Money",
+                "Est. Value",
+                min_value=0,
+                max_value=100000000000000,
+                precision=2,
+            ),
             Attr("parentaccountid", "Lookup", "Existing Account", targets=("account",)),
             *_address(),
             Attr("description", "Memo", "Description", max_length=2000),
-            *_state(((0, "Open"), (1, "Qualified"), (2, "Disqualified")),
-                    ((1, "New"), (2, "Contacted"), (3, "Qualified"), (4, "Lost"))),
+            *_state(
+                ((0, "Open"), (1, "Qualified"), (2, "Disqualified")),
+                ((1, "New"), (2, "Contacted"), (3, "Qualified"), (4, "Lost")),
+            ),
             *_system(),
         ),
     ),
     Table(
-        logical="opportunity", schema="Opportunity", entity_set="opportunities",
-        display="Opportunity", display_plural="Opportunities", primary_id="opportunityid",
-        primary_name="name", object_type_code=3,
+        logical="opportunity",
+        schema="Opportunity",
+        entity_set="opportunities",
+        display="Opportunity",
+        display_plural="Opportunities",
+        primary_id="opportunityid",
+        primary_name="name",
+        object_type_code=3,
         attrs=(
             Attr("opportunityid", "Uniqueidentifier", "Opportunity", update=False),
             Attr("name", "String", "Topic", required="ApplicationRequired", max_length=300),
             Attr("customerid", "Customer", "Potential Customer", targets=("account", "contact")),
             Attr("parentaccountid", "Lookup", "Account", targets=("account",)),
             Attr("parentcontactid", "Lookup", "Contact", targets=("contact",)),
-            Attr("estimatedvalue", "Money", "Est. Revenue", min_value=0,
-                 max_value=100000000000000, precision=2),
+            Attr(
+                "estimatedvalue",
+                "Money",
+                "Est. Revenue",
+                min_value=0,
+                max_value=100000000000000,
+                precision=2,
+            ),
             Attr("estimatedclosedate", "DateTime", "Est. Close Date", fmt="DateOnly"),
             Attr("closeprobability", "Integer", "Probability", min_value=0, max_value=100),
-            Attr("opportunityratingcode", "Picklist", "Rating",
-                 options=((1, "Hot"), (2, "Warm"), (3, "Cold"))),
+            Attr(
+                "opportunityratingcode",
+                "Picklist",
+                "Rating",
+                options=((1, "Hot"), (2, "Warm"), (3, "Cold")),
+            ),
             Attr("description", "Memo", "Description", max_length=2000),
-            *_state(((0, "Open"), (1, "Won"), (2, "Lost")),
-                    ((1, "In Progress"), (2, "On Hold"), (3, "Won"), (4, "Canceled"))),
+            *_state(
+                ((0, "Open"), (1, "Won"), (2, "Lost")),
+                ((1, "In Progress"), (2, "On Hold"), (3, "Won"), (4, "Canceled")),
+            ),
             *_system(),
         ),
     ),
     Table(
-        logical="appointment", schema="Appointment", entity_set="appointments",
-        display="Appointment", display_plural="Appointments", primary_id="activityid",
-        primary_name="subject", object_type_code=4201, is_activity=True,
-        attrs=_activity("appointment", (
-            Attr("location", "String", "Location", max_length=200),
-            Attr("isalldayevent", "Boolean", "All Day Event", options=((0, "No"), (1, "Yes"))),
-        )),
+        logical="appointment",
+        schema="Appointment",
+        entity_set="appointments",
+        display="Appointment",
+        display_plural="Appointments",
+        primary_id="activityid",
+        primary_name="subject",
+        object_type_code=4201,
+        is_activity=True,
+        attrs=_activity(
+            "appointment",
+            (
+                Attr("location", "String", "Location", max_length=200),
+                Attr("isalldayevent", "Boolean", "All Day Event", options=((0, "No"), (1, "Yes"))),
+            ),
+        ),
     ),
     Table(
-        logical="task", schema="Task", entity_set="tasks", display="Task",
-        display_plural="Tasks", primary_id="activityid", primary_name="subject",
-        object_type_code=4212, is_activity=True,
-        attrs=_activity("task", (
-            Attr("percentcomplete", "Integer", "Percent Complete", min_value=0, max_value=100),
-        )),
+        logical="task",
+        schema="Task",
+        entity_set="tasks",
+        display="Task",
+        display_plural="Tasks",
+        primary_id="activityid",
+        primary_name="subject",
+        object_type_code=4212,
+        is_activity=True,
+        attrs=_activity(
+            "task",
+            (Attr("percentcomplete", "Integer", "Percent Complete", min_value=0, max_value=100),),
+        ),
     ),
     Table(
-        logical="phonecall", schema="PhoneCall", entity_set="phonecalls", display="Phone Call",
-        display_plural="Phone Calls", primary_id="activityid", primary_name="subject",
-        object_type_code=4210, is_activity=True,
-        attrs=_activity("phonecall", (
-            Attr("phonenumber", "String", "Phone Number", max_length=200, fmt="Phone"),
-            Attr("directioncode", "Boolean", "Direction",
-                 options=((0, "Incoming"), (1, "Outgoing"))),
-        )),
+        logical="phonecall",
+        schema="PhoneCall",
+        entity_set="phonecalls",
+        display="Phone Call",
+        display_plural="Phone Calls",
+        primary_id="activityid",
+        primary_name="subject",
+        object_type_code=4210,
+        is_activity=True,
+        attrs=_activity(
+            "phonecall",
+            (
+                Attr("phonenumber", "String", "Phone Number", max_length=200, fmt="Phone"),
+                Attr(
+                    "directioncode",
+                    "Boolean",
+                    "Direction",
+                    options=((0, "Incoming"), (1, "Outgoing")),
+                ),
+            ),
+        ),
     ),
     Table(
-        logical="email", schema="Email", entity_set="emails", display="Email",
-        display_plural="Email Messages", primary_id="activityid", primary_name="subject",
-        object_type_code=4202, is_activity=True,
-        attrs=_activity("email", (
-            Attr("messageid", "String", "Message ID", max_length=320),
-            Attr("sender", "String", "From", max_length=250),
-            Attr("torecipients", "String", "To Recipients", max_length=500),
-            Attr("directioncode", "Boolean", "Direction",
-                 options=((0, "Incoming"), (1, "Outgoing"))),
-        ), subject_required="None"),
+        logical="email",
+        schema="Email",
+        entity_set="emails",
+        display="Email",
+        display_plural="Email Messages",
+        primary_id="activityid",
+        primary_name="subject",
+        object_type_code=4202,
+        is_activity=True,
+        attrs=_activity(
+            "email",
+            (
+                Attr("messageid", "String", "Message ID", max_length=320),
+                Attr("sender", "String", "From", max_length=250),
+                Attr("torecipients", "String", "To Recipients", max_length=500),
+                Attr(
+                    "directioncode",
+                    "Boolean",
+                    "Direction",
+                    options=((0, "Incoming"), (1, "Outgoing")),
+                ),
+            ),
+            subject_required="None",
+        ),
     ),
     Table(
-        logical="annotation", schema="Annotation", entity_set="annotations", display="Note",
-        display_plural="Notes", primary_id="annotationid", primary_name="subject",
+        logical="annotation",
+        schema="Annotation",
+        entity_set="annotations",
+        display="Note",
+        display_plural="Notes",
+        primary_id="annotationid",
+        primary_name="subject",
         object_type_code=5,
         attrs=(
             Attr("annotationid", "Uniqueidentifier", "Note", update=False),
@@ -407,14 +543,23 @@ TABLES: tuple[Table, ...] = (
             Attr("mimetype", "String", "Mime Type", max_length=256),
             Attr("documentbody", "Memo", "Document", max_length=1073741823),
             Attr("filesize", "Integer", "File Size (Bytes)", create=False, update=False),
-            Attr("objectid", "Lookup", "Regarding", targets=_REGARDING + ("appointment", "task",
-                                                                            "phonecall", "email")),
+            Attr(
+                "objectid",
+                "Lookup",
+                "Regarding",
+                targets=(*_REGARDING, "appointment", "task", "phonecall", "email"),
+            ),
             *_system(),
         ),
     ),
     Table(
-        logical="systemuser", schema="SystemUser", entity_set="systemusers", display="User",
-        display_plural="Users", primary_id="systemuserid", primary_name="fullname",
+        logical="systemuser",
+        schema="SystemUser",
+        entity_set="systemusers",
+        display="User",
+        display_plural="Users",
+        primary_id="systemuserid",
+        primary_name="fullname",
         object_type_code=8,
         attrs=(
             Attr("systemuserid", "Uniqueidentifier", "User", update=False),
@@ -423,10 +568,17 @@ TABLES: tuple[Table, ...] = (
             Attr("lastname", "String", "Last Name", max_length=256),
             Attr("internalemailaddress", "String", "Primary Email", max_length=100, fmt="Email"),
             Attr("domainname", "String", "User Name", max_length=1024),
-            Attr("createdon", "DateTime", "Created On", fmt="DateAndTime", create=False,
-                 update=False),
-            Attr("modifiedon", "DateTime", "Modified On", fmt="DateAndTime", create=False,
-                 update=False),
+            Attr(
+                "createdon", "DateTime", "Created On", fmt="DateAndTime", create=False, update=False
+            ),
+            Attr(
+                "modifiedon",
+                "DateTime",
+                "Modified On",
+                fmt="DateAndTime",
+                create=False,
+                update=False,
+            ),
             Attr("versionnumber", "BigInt", "Version Number", create=False, update=False),
         ),
     ),
@@ -491,6 +643,7 @@ def attribute_json(table: Table, attr: Attr, *, with_options: bool = False) -> J
 
 def option_set_json(table: Table, attr: Attr) -> JsonObject:
     """OptionSet as it is expanded on the typed attribute casts."""
+
     def option(value: int, text: str) -> JsonObject:
         return {
             "Value": value,
@@ -570,28 +723,32 @@ def many_to_one_json(table: Table) -> list[JsonObject]:
             if target not in TABLES_BY_NAME:
                 continue
             referenced = TABLES_BY_NAME[target]
-            relationships.append({
-                "MetadataId": metadata_id(table.logical, attr.name, target, "rel"),
-                "SchemaName": f"{table.logical}_{attr.name}_{target}",
-                "RelationshipType": "OneToManyRelationship",
-                "IsCustomRelationship": False,
-                "ReferencedAttribute": referenced.primary_id,
-                "ReferencedEntity": target,
-                "ReferencingAttribute": attr.name,
-                "ReferencingEntity": table.logical,
-                "ReferencedEntityNavigationPropertyName": f"{table.logical}_{attr.name}_{target}",
-                "ReferencingEntityNavigationPropertyName": table.nav_property(attr, target),
-                "IsHierarchical": False,
-                "RelationshipBehavior": 1,
-                "CascadeConfiguration": {
-                    "Assign": "NoCascade",
-                    "Delete": "RemoveLink",
-                    "Merge": "NoCascade",
-                    "Reparent": "NoCascade",
-                    "Share": "NoCascade",
-                    "Unshare": "NoCascade",
-                },
-            })
+            relationships.append(
+                {
+                    "MetadataId": metadata_id(table.logical, attr.name, target, "rel"),
+                    "SchemaName": f"{table.logical}_{attr.name}_{target}",
+                    "RelationshipType": "OneToManyRelationship",
+                    "IsCustomRelationship": False,
+                    "ReferencedAttribute": referenced.primary_id,
+                    "ReferencedEntity": target,
+                    "ReferencingAttribute": attr.name,
+                    "ReferencingEntity": table.logical,
+                    "ReferencedEntityNavigationPropertyName": (
+                        f"{table.logical}_{attr.name}_{target}"
+                    ),
+                    "ReferencingEntityNavigationPropertyName": table.nav_property(attr, target),
+                    "IsHierarchical": False,
+                    "RelationshipBehavior": 1,
+                    "CascadeConfiguration": {
+                        "Assign": "NoCascade",
+                        "Delete": "RemoveLink",
+                        "Merge": "NoCascade",
+                        "Reparent": "NoCascade",
+                        "Share": "NoCascade",
+                        "Unshare": "NoCascade",
+                    },
+                }
+            )
     return relationships
 
 

@@ -43,9 +43,7 @@ def _find_table(key: str) -> Table:
     for table in TABLES:
         if wanted in (table.logical, metadata_id(table.logical)):
             return table
-    raise ODataError(
-        404, "0x80040217", f"Could not find entity with name or id '{wanted}'."
-    )
+    raise ODataError(404, "0x80040217", f"Could not find entity with name or id '{wanted}'.")
 
 
 def _split_top(text: str) -> list[str]:
@@ -94,6 +92,7 @@ def _project(item: JsonObject, select: str | None, always: tuple[str, ...]) -> J
 def _filtered(items: list[JsonObject], text: str | None) -> list[JsonObject]:
     if not text:
         return items
+
     # Metadata filters compare top-level properties; nested ones (a/b) read through dicts.
     def read(item: JsonObject, name: str) -> Any:
         value: Any = item
@@ -168,20 +167,29 @@ def handle_metadata(request: ApiRequest) -> ApiResponse:
         raise ODataError(405, NOT_SUPPORTED, "Metadata is read-only in this emulator.")
     match = _PATH.match(request.path.strip("/"))
     if match is None:
-        raise ODataError(404, NOT_SUPPORTED, f"Resource not found for the segment '{request.path}'.")
+        raise ODataError(
+            404, NOT_SUPPORTED, f"Resource not found for the segment '{request.path}'."
+        )
     query = request.query
     expand = _expands(query.get("$expand"))
     root = request.root
     entity_key, nav = match.group("entity"), match.group("nav")
     if entity_key is None:
         if nav is not None:
-            raise ODataError(404, NOT_SUPPORTED, "Resource not found for the segment 'EntityDefinitions'.")
+            raise ODataError(
+                404, NOT_SUPPORTED, "Resource not found for the segment 'EntityDefinitions'."
+            )
         items = [_entity(table, query.get("$select"), expand) for table in TABLES]
         items = _filtered(items, query.get("$filter"))
-        return json_response(200, dump({
-            "@odata.context": f"{root}$metadata#EntityDefinitions",
-            "value": items,
-        }))
+        return json_response(
+            200,
+            dump(
+                {
+                    "@odata.context": f"{root}$metadata#EntityDefinitions",
+                    "value": items,
+                }
+            ),
+        )
     table = _find_table(entity_key)
     context = f"{root}$metadata#EntityDefinitions('{table.logical}')"
     if nav is None:
@@ -190,21 +198,31 @@ def handle_metadata(request: ApiRequest) -> ApiResponse:
         return json_response(200, dump(body))
     if nav == "Attributes":
         attributes = _attributes(
-            table, match.group("cast"), {"$select": query.get("$select", ""),
-                                         "$filter": query.get("$filter", "")}, expand
+            table,
+            match.group("cast"),
+            {"$select": query.get("$select", ""), "$filter": query.get("$filter", "")},
+            expand,
         )
         attr_key = match.group("attr")
         if attr_key is not None:
             wanted = (_KEY.match(attr_key.strip()) or re.match("(.*)", attr_key)).group(1).lower()  # type: ignore[union-attr]
-            found = [a for a in attributes if a.get("LogicalName") == wanted or a["MetadataId"] == wanted]
+            found = [
+                a for a in attributes if a.get("LogicalName") == wanted or a["MetadataId"] == wanted
+            ]
             if not found:
                 raise ODataError(404, "0x80040217", f"Could not find attribute '{wanted}'.")
-            return json_response(200, dump({"@odata.context": f"{context}/Attributes/$entity", **found[0]}))
-        return json_response(200, dump({"@odata.context": f"{context}/Attributes", "value": attributes}))
+            return json_response(
+                200, dump({"@odata.context": f"{context}/Attributes/$entity", **found[0]})
+            )
+        return json_response(
+            200, dump({"@odata.context": f"{context}/Attributes", "value": attributes})
+        )
     if nav == "ManyToOneRelationships":
         items = _filtered(many_to_one_json(table), query.get("$filter"))
         items = [_project(i, query.get("$select"), ("MetadataId",)) for i in items]
-        return json_response(200, dump({"@odata.context": f"{context}/ManyToOneRelationships", "value": items}))
+        return json_response(
+            200, dump({"@odata.context": f"{context}/ManyToOneRelationships", "value": items})
+        )
     return json_response(200, dump({"@odata.context": f"{context}/{nav}", "value": []}))
 
 

@@ -67,9 +67,7 @@ def tokenize(text: str) -> list[Token]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None:
-            raise bad_query(
-                f"Syntax error at position {position} in '{text}'."
-            )
+            raise bad_query(f"Syntax error at position {position} in '{text}'.")
         kind = match.lastgroup or ""
         if kind != "ws":
             tokens.append(Token(kind, match.group(), position))
@@ -120,9 +118,7 @@ class _Parser:
         predicate = self.parse_or()
         token = self.peek()
         if token is not None:
-            raise bad_query(
-                f"Syntax error at position {token.position} in '{self.text}'."
-            )
+            raise bad_query(f"Syntax error at position {token.position} in '{self.text}'.")
         return predicate
 
     def parse_or(self) -> Predicate:
@@ -184,9 +180,7 @@ class _Parser:
             if token.text in ("true", "false"):
                 return Literal("bool", token.text == "true")
             if token.text in _KEYWORDS:
-                raise bad_query(
-                    f"Syntax error at position {token.position} in '{self.text}'."
-                )
+                raise bad_query(f"Syntax error at position {token.position} in '{self.text}'.")
             if self.resolve(token.text) is None:
                 raise property_not_found(token.text, self.entity)
             return token.text

@@ -90,15 +90,15 @@ def parse_payload(table: Table, body: object, *, creating: bool) -> Payload:
             continue
         if "@" in key:
             continue  # instance annotations on a property are allowed and ignored
-        attr = table.attr(key)
-        if attr is None or attr.is_lookup:
+        column = table.attr(key)
+        if column is None or column.is_lookup:
             raise payload_error(
                 table,
                 f"The property '{key}' does not exist on type "
                 f"'Microsoft.Dynamics.CRM.{table.logical}'. Make sure to only use property "
                 "names that are defined by the type or mark the type as open type.",
             )
-        if attr.name == table.primary_id:
+        if column.name == table.primary_id:
             if raw is not None and not is_guid(raw):
                 raise payload_error(
                     table, f"Cannot convert the literal '{raw}' to the expected type 'Edm.Guid'."
@@ -106,9 +106,9 @@ def parse_payload(table: Table, body: object, *, creating: bool) -> Payload:
             if creating and raw is not None:
                 record_id = str(raw).lower()
             continue
-        if not (attr.create if creating else attr.update):
+        if not (column.create if creating else column.update):
             continue  # the service ignores columns that are not valid for the operation
-        values[attr.name] = coerce(table, attr, raw)
+        values[column.name] = coerce(table, column, raw)
     return Payload(values, lookups, record_id)
 
 
@@ -141,7 +141,9 @@ def _mismatch(table: Table, attr: Attr, raw: object) -> ODataError:
 
 def _out_of_range(table: Table, attr: Attr, raw: object) -> ODataError:
     low, high = attr.min_value, attr.max_value
-    accepted = f" Accepted range: {low:g} to {high:g}" if low is not None and high is not None else ""
+    accepted = (
+        f" Accepted range: {low:g} to {high:g}" if low is not None and high is not None else ""
+    )
     return ODataError(
         400,
         VALIDATION,

@@ -8,6 +8,7 @@ body, stalling, compressing).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import json
 import socket
@@ -58,10 +59,8 @@ def _reset(request: web.Request) -> None:
         return
     sock = transport.get_extra_info("socket")
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
     transport.abort()
 
 
@@ -88,10 +87,13 @@ class Routes:
         form = await request.post()
         client_id = str(form.get("client_id", ""))
         if not client_id:
-            return self._token_error(TokenError(
-                "invalid_request", 900144,
-                "The request body must contain the following parameter: 'client_id'.",
-            ))
+            return self._token_error(
+                TokenError(
+                    "invalid_request",
+                    900144,
+                    "The request body must contain the following parameter: 'client_id'.",
+                )
+            )
         try:
             grant = self.emulator.identity.start_device_code(
                 client_id, str(form.get("scope", "")), origin(request)
@@ -99,17 +101,20 @@ class Routes:
         except TokenError as error:
             return self._token_error(error)
         uri = f"{origin(request)}/devicelogin"
-        return _json(200, {
-            "user_code": grant.user_code,
-            "device_code": grant.device_code,
-            "verification_uri": uri,
-            "expires_in": self.emulator.identity.settings.device_code_lifetime,
-            "interval": grant.interval,
-            "message": (
-                f"To sign in, use a web browser to open the page {uri} and enter the code "
-                f"{grant.user_code} to authenticate."
-            ),
-        })
+        return _json(
+            200,
+            {
+                "user_code": grant.user_code,
+                "device_code": grant.device_code,
+                "verification_uri": uri,
+                "expires_in": self.emulator.identity.settings.device_code_lifetime,
+                "interval": grant.interval,
+                "message": (
+                    f"To sign in, use a web browser to open the page {uri} and enter the code "
+                    f"{grant.user_code} to authenticate."
+                ),
+            },
+        )
 
     def _token_error(self, error: TokenError) -> web.Response:
         return _json(error.status, error.body())
@@ -124,15 +129,19 @@ class Routes:
         try:
             if not client_id:
                 raise TokenError(
-                    "invalid_request", 900144,
+                    "invalid_request",
+                    900144,
                     "The request body must contain the following parameter: 'client_id'.",
                 )
             if grant == DEVICE_CODE_GRANT:
                 body = identity.poll_device_code(fields.get("device_code", ""), client_id)
             elif grant == "password":
                 body = identity.password_grant(
-                    fields.get("username", ""), fields.get("password", ""), client_id,
-                    fields.get("scope", ""), resource,
+                    fields.get("username", ""),
+                    fields.get("password", ""),
+                    client_id,
+                    fields.get("scope", ""),
+                    resource,
                 )
             elif grant == "client_credentials":
                 body = identity.client_credentials(
@@ -144,7 +153,8 @@ class Routes:
                 )
             else:
                 raise TokenError(
-                    "unsupported_grant_type", 70003,
+                    "unsupported_grant_type",
+                    70003,
                     f"The app requested an unsupported grant type '{grant}'.",
                 )
         except TokenError as error:
@@ -155,21 +165,30 @@ class Routes:
         base = origin(request)
         tenant = request.match_info["tenant"]
         tenant_id = self.emulator.identity.settings.tenant_id
-        return _json(200, {
-            "token_endpoint": f"{base}/{tenant}/oauth2/v2.0/token",
-            "device_authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/devicecode",
-            "authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/authorize",
-            "issuer": f"{base}/{tenant_id}/v2.0",
-            "jwks_uri": f"{base}/{tenant}/discovery/v2.0/keys",
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-            "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "grant_types_supported": [
-                "authorization_code", "refresh_token", "password", "client_credentials",
-                DEVICE_CODE_GRANT,
-            ],
-            "tenant_region_scope": "EU",
-        })
+        return _json(
+            200,
+            {
+                "token_endpoint": f"{base}/{tenant}/oauth2/v2.0/token",
+                "device_authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/devicecode",
+                "authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/authorize",
+                "issuer": f"{base}/{tenant_id}/v2.0",
+                "jwks_uri": f"{base}/{tenant}/discovery/v2.0/keys",
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_post",
+                    "client_secret_basic",
+                ],
+                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+                "scopes_supported": ["openid", "profile", "email", "offline_access"],
+                "grant_types_supported": [
+                    "authorization_code",
+                    "refresh_token",
+                    "password",
+                    "client_credentials",
+                    DEVICE_CODE_GRANT,
+                ],
+                "tenant_region_scope": "EU",
+            },
+        )
 
     async def authorize(self, request: web.Request) -> web.Response:
         return web.Response(
@@ -190,18 +209,27 @@ class Routes:
         if str(form.get("action", "approve")) == "deny":
             decided = identity.decide_device_code(code, approve=False)
             message = "Sign-in declined." if decided else "That code is not valid."
-            return web.Response(status=200 if decided else 400, content_type="text/html",
-                                text=_DEVICE_PAGE.format(message=html.escape(message)))
+            return web.Response(
+                status=200 if decided else 400,
+                content_type="text/html",
+                text=_DEVICE_PAGE.format(message=html.escape(message)),
+            )
         username = str(form.get("username", ""))
         user = identity.users.get(username.lower()) if username else identity.default_user()
         password = str(form.get("password", ""))
         if user is None or (username and user.password != password):
-            return web.Response(status=401, content_type="text/html",
-                                text=_DEVICE_PAGE.format(message="Wrong user name or password."))
+            return web.Response(
+                status=401,
+                content_type="text/html",
+                text=_DEVICE_PAGE.format(message="Wrong user name or password."),
+            )
         decided = identity.decide_device_code(code, approve=True, user=user)
         message = "You have signed in." if decided else "That code is not valid or has expired."
-        return web.Response(status=200 if decided else 400, content_type="text/html",
-                            text=_DEVICE_PAGE.format(message=html.escape(message)))
+        return web.Response(
+            status=200 if decided else 400,
+            content_type="text/html",
+            text=_DEVICE_PAGE.format(message=html.escape(message)),
+        )
 
     # --- Web API -------------------------------------------------------------------
 
@@ -218,8 +246,11 @@ class Routes:
             error = ODataError(503, UNAVAILABLE, "The service is temporarily unavailable.")
             return self._error(error)
         if fault == "status":
-            return web.Response(status=502, content_type="text/html",
-                                text="<html><body><h1>502 Bad Gateway</h1></body></html>")
+            return web.Response(
+                status=502,
+                content_type="text/html",
+                text="<html><body><h1>502 Bad Gateway</h1></body></html>",
+            )
         if fault == "reset" and faults.coin():
             _reset(request)
             return web.Response(status=500)
@@ -232,41 +263,53 @@ class Routes:
             _reset(request)
             return web.Response(status=500)
         if fault == "malformed":
-            response = ApiResponse(200, {"Content-Type": "application/json"},
-                                   b'{"@odata.context":"truncated","value":[{"name":')
+            response = ApiResponse(
+                200,
+                {"Content-Type": "application/json"},
+                b'{"@odata.context":"truncated","value":[{"name":',
+            )
         return await self._send(request, response, truncate=fault == "truncate")
 
     def _throttled(self, seconds: int) -> web.Response:
         error = ODataError(
-            429, THROTTLED_REQUESTS,
+            429,
+            THROTTLED_REQUESTS,
             "Number of requests exceeded the limit of "
             f"{self.emulator.budget.limit} over time window of "
             f"{self.emulator.budget.window_seconds:g} seconds.",
         )
         return web.Response(
-            status=429, body=error.body(),
-            headers={"Retry-After": str(seconds), "Content-Type": "application/json",
-                     "x-ms-ratelimit-burst-remaining-xrm-requests": "0"},
+            status=429,
+            body=error.body(),
+            headers={
+                "Retry-After": str(seconds),
+                "Content-Type": "application/json",
+                "x-ms-ratelimit-burst-remaining-xrm-requests": "0",
+            },
         )
 
     def _error(self, error: ODataError, headers: dict[str, str] | None = None) -> web.Response:
         return web.Response(
             status=error.status,
             body=error.body(),
-            headers={"Content-Type": "application/json; odata.metadata=minimal",
-                     "OData-Version": "4.0", **(headers or {})},
+            headers={
+                "Content-Type": "application/json; odata.metadata=minimal",
+                "OData-Version": "4.0",
+                **(headers or {}),
+            },
         )
 
     def _unauthorized(self, request: web.Request, reason: str) -> web.Response:
         base = origin(request)
         tenant_id = self.emulator.identity.settings.tenant_id
         challenge = (
-            f"Bearer authorization_uri={base}/{tenant_id}/oauth2/authorize, "
-            f"resource_id={base}/"
+            f"Bearer authorization_uri={base}/{tenant_id}/oauth2/authorize, resource_id={base}/"
         )
         if reason in ("expired", "invalid"):
-            description = "The access token is expired" if reason == "expired" else (
-                "The access token is not valid"
+            description = (
+                "The access token is expired"
+                if reason == "expired"
+                else ("The access token is not valid")
             )
             challenge = f'Bearer error="invalid_token", error_description="{description}", ' + (
                 challenge.removeprefix("Bearer ")
@@ -307,7 +350,10 @@ class Routes:
         except ODataError as error:
             return ApiResponse(
                 error.status,
-                {"Content-Type": "application/json; odata.metadata=minimal", "OData-Version": "4.0"},
+                {
+                    "Content-Type": "application/json; odata.metadata=minimal",
+                    "OData-Version": "4.0",
+                },
                 error.body(),
             )
 

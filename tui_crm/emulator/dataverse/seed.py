@@ -18,33 +18,117 @@ from datetime import UTC, datetime, timedelta
 from tui_crm.emulator.dataverse.data import DataStore, LookupWrite
 
 FIRST_NAMES = (
-    "Anna", "Boris", "Clara", "David", "Eva", "Filip", "Greta", "Hugo", "Ida", "Jakub",
-    "Katarina", "Lukas", "Maria", "Norbert", "Olga", "Peter", "Renata", "Samuel", "Tereza",
-    "Viktor", "Zuzana", "Martin", "Lucia", "Tomas",
+    "Anna",
+    "Boris",
+    "Clara",
+    "David",
+    "Eva",
+    "Filip",
+    "Greta",
+    "Hugo",
+    "Ida",
+    "Jakub",
+    "Katarina",
+    "Lukas",
+    "Maria",
+    "Norbert",
+    "Olga",
+    "Peter",
+    "Renata",
+    "Samuel",
+    "Tereza",
+    "Viktor",
+    "Zuzana",
+    "Martin",
+    "Lucia",
+    "Tomas",
 )
 LAST_NAMES = (
-    "Novak", "Horvath", "Kovac", "Varga", "Toth", "Nagy", "Balaz", "Szabo", "Molnar",
-    "Simon", "Lukac", "Kral", "Urban", "Hudak", "Polak", "Marek", "Blaho", "Kollar",
+    "Novak",
+    "Horvath",
+    "Kovac",
+    "Varga",
+    "Toth",
+    "Nagy",
+    "Balaz",
+    "Szabo",
+    "Molnar",
+    "Simon",
+    "Lukac",
+    "Kral",
+    "Urban",
+    "Hudak",
+    "Polak",
+    "Marek",
+    "Blaho",
+    "Kollar",
 )
 COMPANY_WORDS = (
-    "Alpine", "Baltic", "Carpathian", "Danube", "Eastern", "Forest", "Granite", "Harbor",
-    "Iron", "Juniper", "Kestrel", "Linden", "Meadow", "Northern", "Orchard", "Pioneer",
-    "Quarry", "River", "Summit", "Tatra", "Valley", "Willow",
+    "Alpine",
+    "Baltic",
+    "Carpathian",
+    "Danube",
+    "Eastern",
+    "Forest",
+    "Granite",
+    "Harbor",
+    "Iron",
+    "Juniper",
+    "Kestrel",
+    "Linden",
+    "Meadow",
+    "Northern",
+    "Orchard",
+    "Pioneer",
+    "Quarry",
+    "River",
+    "Summit",
+    "Tatra",
+    "Valley",
+    "Willow",
 )
 COMPANY_KINDS = (
-    "Logistics", "Foods", "Machinery", "Pharma", "Energy", "Textiles", "Software",
-    "Construction", "Farms", "Motors", "Timber", "Glassworks",
+    "Logistics",
+    "Foods",
+    "Machinery",
+    "Pharma",
+    "Energy",
+    "Textiles",
+    "Software",
+    "Construction",
+    "Farms",
+    "Motors",
+    "Timber",
+    "Glassworks",
 )
 SUFFIXES = ("s.r.o.", "a.s.", "Ltd", "GmbH", "Inc.")
 STREETS = ("Hlavna", "Dunajska", "Obchodna", "Mlynska", "Zahradna", "Polna", "Kratka", "Dlha")
 CITIES = (
-    ("Bratislava", "811 01"), ("Trnava", "917 01"), ("Nitra", "949 01"), ("Zilina", "010 01"),
-    ("Kosice", "040 01"), ("Presov", "080 01"), ("Trencin", "911 01"), ("Senec", "903 01"),
+    ("Bratislava", "811 01"),
+    ("Trnava", "917 01"),
+    ("Nitra", "949 01"),
+    ("Zilina", "010 01"),
+    ("Kosice", "040 01"),
+    ("Presov", "080 01"),
+    ("Trencin", "911 01"),
+    ("Senec", "903 01"),
 )
-TASK_SUBJECTS = ("Call back about the offer", "Send price list", "Prepare contract",
-                 "Check delivery", "Follow up on invoice", "Book site visit")
-MEETING_SUBJECTS = ("Quarterly review", "Product demo", "Site visit", "Contract signing",
-                    "Service check", "Introduction meeting")
+TASK_SUBJECTS = (
+    "Call back about the offer",
+    "Send price list",
+    "Prepare contract",
+    "Check delivery",
+    "Follow up on invoice",
+    "Book site visit",
+)
+MEETING_SUBJECTS = (
+    "Quarterly review",
+    "Product demo",
+    "Site visit",
+    "Contract signing",
+    "Service check",
+    "Introduction meeting",
+)
 
 SEED_EPOCH = datetime(2024, 1, 8, 8, 0, 0, tzinfo=UTC)
 
@@ -111,8 +195,8 @@ def seed(store: DataStore, spec: SeedSpec, owner_id: str) -> None:
     contact_ids = [_uuid(rng) for _ in range(count)]
     employer = [rng.randrange(count) for _ in range(count)]
     primary: dict[int, int] = {}
-    for contact, account in enumerate(employer):
-        primary.setdefault(account, contact)
+    for contact_index, account_index in enumerate(employer):
+        primary.setdefault(account_index, contact_index)
     saved_clock = store.clock
     store.clock = _SeedClock()
     try:
@@ -143,15 +227,24 @@ def seed(store: DataStore, spec: SeedSpec, owner_id: str) -> None:
                     lookups["_primarycontactid_value"] = LookupWrite(
                         "contact", contact_ids[primary[index]]
                     )
-                store.insert("account", account_id, values, lookups, user_id=owner_id,
-                             verify_lookups=False)
+                store.insert(
+                    "account", account_id, values, lookups, user_id=owner_id, verify_lookups=False
+                )
             for index, contact_id in enumerate(contact_ids):
                 first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
                 values = {
                     "firstname": first,
                     "lastname": last,
-                    "jobtitle": rng.choice(("Buyer", "Director", "Engineer", "Accountant",
-                                            "Sales Manager", "Technician")),
+                    "jobtitle": rng.choice(
+                        (
+                            "Buyer",
+                            "Director",
+                            "Engineer",
+                            "Accountant",
+                            "Sales Manager",
+                            "Technician",
+                        )
+                    ),
                     "emailaddress1": f"{first}.{last}{index + 1}@example.com".lower(),
                     "telephone1": _phone(rng),
                     "mobilephone": _phone(rng),
@@ -163,26 +256,44 @@ def seed(store: DataStore, spec: SeedSpec, owner_id: str) -> None:
                 lookups = {
                     "_parentcustomerid_value": LookupWrite("account", account_ids[employer[index]])
                 }
-                store.insert("contact", contact_id, values, lookups, user_id=owner_id,
-                             verify_lookups=False)
+                store.insert(
+                    "contact", contact_id, values, lookups, user_id=owner_id, verify_lookups=False
+                )
             for index in range(max(1, count // 5)):
                 account = account_ids[rng.randrange(count)]
                 start = SEED_EPOCH + timedelta(days=rng.randint(0, 120), hours=rng.randint(0, 8))
-                store.insert("appointment", _uuid(rng), {
-                    "subject": f"{rng.choice(MEETING_SUBJECTS)} {index + 1}",
-                    "location": rng.choice(CITIES)[0],
-                    "scheduledstart": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "scheduledend": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "prioritycode": 1, "statecode": 0, "statuscode": 1, "isalldayevent": False,
-                }, {"_regardingobjectid_value": LookupWrite("account", account)},
-                    user_id=owner_id, verify_lookups=False)
+                store.insert(
+                    "appointment",
+                    _uuid(rng),
+                    {
+                        "subject": f"{rng.choice(MEETING_SUBJECTS)} {index + 1}",
+                        "location": rng.choice(CITIES)[0],
+                        "scheduledstart": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "scheduledend": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "prioritycode": 1,
+                        "statecode": 0,
+                        "statuscode": 1,
+                        "isalldayevent": False,
+                    },
+                    {"_regardingobjectid_value": LookupWrite("account", account)},
+                    user_id=owner_id,
+                    verify_lookups=False,
+                )
                 due = SEED_EPOCH + timedelta(days=rng.randint(0, 90))
-                store.insert("task", _uuid(rng), {
-                    "subject": f"{rng.choice(TASK_SUBJECTS)} {index + 1}",
-                    "scheduledend": due.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "prioritycode": rng.randint(0, 2), "percentcomplete": 0,
-                    "statecode": 0, "statuscode": 2,
-                }, {"_regardingobjectid_value": LookupWrite("account", account)},
-                    user_id=owner_id, verify_lookups=False)
+                store.insert(
+                    "task",
+                    _uuid(rng),
+                    {
+                        "subject": f"{rng.choice(TASK_SUBJECTS)} {index + 1}",
+                        "scheduledend": due.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "prioritycode": rng.randint(0, 2),
+                        "percentcomplete": 0,
+                        "statecode": 0,
+                        "statuscode": 2,
+                    },
+                    {"_regardingobjectid_value": LookupWrite("account", account)},
+                    user_id=owner_id,
+                    verify_lookups=False,
+                )
     finally:
         store.clock = saved_clock

@@ -129,7 +129,9 @@ class WebApi:
             if prop == "$count":
                 return self.count(request, table)
             if prop is not None:
-                raise ODataError(404, NOT_SUPPORTED, f"Resource not found for the segment '{prop}'.")
+                raise ODataError(
+                    404, NOT_SUPPORTED, f"Resource not found for the segment '{prop}'."
+                )
             if request.method == "GET":
                 return self.get_collection(request, table)
             if request.method == "POST":
@@ -148,20 +150,32 @@ class WebApi:
         raise _method_not_allowed(request.method)
 
     def who_am_i(self, request: ApiRequest) -> ApiResponse:
-        return json_response(200, dump({
-            "@odata.context": request.root + "$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
-            "BusinessUnitId": self.business_unit_id,
-            "UserId": request.user.id,
-            "OrganizationId": self.organization_id,
-        }))
+        return json_response(
+            200,
+            dump(
+                {
+                    "@odata.context": request.root
+                    + "$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
+                    "BusinessUnitId": self.business_unit_id,
+                    "UserId": request.user.id,
+                    "OrganizationId": self.organization_id,
+                }
+            ),
+        )
 
     def service_document(self, request: ApiRequest) -> ApiResponse:
-        return json_response(200, dump({
-            "@odata.context": request.root + "$metadata",
-            "value": [
-                {"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set} for t in TABLES
-            ],
-        }))
+        return json_response(
+            200,
+            dump(
+                {
+                    "@odata.context": request.root + "$metadata",
+                    "value": [
+                        {"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set}
+                        for t in TABLES
+                    ],
+                }
+            ),
+        )
 
     # --- reading ---------------------------------------------------------------
 
@@ -288,18 +302,27 @@ class WebApi:
             count = None
             if want_count:
                 total = sum(
-                    1 for row in self.store.scan(table.logical, None)
+                    1
+                    for row in self.store.scan(table.logical, None)
                     if predicate is None or predicate(row.values)
                 )
                 count = min(total, COUNT_CAP)
         next_link = None
         if more and rows:
-            next_link = self._link(request, table, {
-                "$skiptoken": _write_cookie(
-                    page_number + 1, table, rows[0].id, rows[-1].id,
-                    offset=int(cookie.get("offset", "0")) + len(rows), tracking=False,
-                )
-            })
+            next_link = self._link(
+                request,
+                table,
+                {
+                    "$skiptoken": _write_cookie(
+                        page_number + 1,
+                        table,
+                        rows[0].id,
+                        rows[-1].id,
+                        offset=int(cookie.get("offset", "0")) + len(rows),
+                        tracking=False,
+                    )
+                },
+            )
         return self._page_body(
             self._context(request, table, select), fragments, next_link=next_link, count=count
         )
@@ -314,17 +337,18 @@ class WebApi:
     ) -> tuple[list[Row], bool]:
         """$orderby: sort the matches (stable, key by key), resume after the cookie's row."""
         rows = [
-            row for row in self.store.scan(table.logical, None)
+            row
+            for row in self.store.scan(table.logical, None)
             if predicate is None or predicate(row.values)
         ]
         for name, descending in reversed(order):
-            rows.sort(key=lambda row, n=name: _sort_key(row.values.get(n)), reverse=descending)
+            rows.sort(key=_column_key(name), reverse=descending)
         start = 0
         last = cookie.get("last")
         if last is not None:
             positions = {row.id: index for index, row in enumerate(rows)}
             start = positions[last] + 1 if last in positions else int(cookie.get("offset", "0"))
-        chunk = rows[start:start + limit]
+        chunk = rows[start : start + limit]
         return chunk, start + limit < len(rows)
 
     def _tracked_page(
@@ -343,12 +367,20 @@ class WebApi:
             fragments = [self._fragment(table, row, select, annotations) for row in rows]
         page_number = int(cookie.get("pagenumber", "1"))
         if more and rows:
-            next_link = self._link(request, table, {
-                "$skiptoken": _write_cookie(
-                    page_number + 1, table, rows[0].id, rows[-1].id,
-                    tracking=True, version=start_version,
-                )
-            })
+            next_link = self._link(
+                request,
+                table,
+                {
+                    "$skiptoken": _write_cookie(
+                        page_number + 1,
+                        table,
+                        rows[0].id,
+                        rows[-1].id,
+                        tracking=True,
+                        version=start_version,
+                    )
+                },
+            )
             return self._page_body(
                 self._context(request, table, select), fragments, next_link=next_link
             )
@@ -397,22 +429,36 @@ class WebApi:
                 last_version = change.version
                 if isinstance(change, Deleted):
                     entries.append(
-                        b'{"@odata.context":' + deleted_context + b',"id":' + dump(change.id)
+                        b'{"@odata.context":'
+                        + deleted_context
+                        + b',"id":'
+                        + dump(change.id)
                         + b',"reason":"deleted"}'
                     )
                 else:
                     entries.append(self._fragment(table, change, select, annotations))
         context = self._context(request, table, select) + "/$delta"
         if more:
-            next_link = self._link(request, table, {
-                "$deltatoken": token,
-                "$skiptoken": _write_cookie(
-                    int(cookie.get("pagenumber", "1")) + 1, table, "", "",
-                    tracking=True, after=last_version, upto=upto,
-                ),
-            })
+            next_link = self._link(
+                request,
+                table,
+                {
+                    "$deltatoken": token,
+                    "$skiptoken": _write_cookie(
+                        int(cookie.get("pagenumber", "1")) + 1,
+                        table,
+                        "",
+                        "",
+                        tracking=True,
+                        after=last_version,
+                        upto=upto,
+                    ),
+                },
+            )
             return self._page_body(context, entries, next_link=next_link)
-        delta_link = self._link(request, table, {"$deltatoken": delta_token(upto, self.store.clock())})
+        delta_link = self._link(
+            request, table, {"$deltatoken": delta_token(upto, self.store.clock())}
+        )
         return self._page_body(context, entries, delta_link=delta_link)
 
     def count(self, request: ApiRequest, table: Table) -> ApiResponse:
@@ -422,11 +468,14 @@ class WebApi:
         with self.store.lock:
             if "$deltatoken" in request.query:
                 since = self._since(request.query["$deltatoken"])
-                total = sum(1 for _ in self.store.changes_since(table.logical, since, self.store.version))
+                total = sum(
+                    1 for _ in self.store.changes_since(table.logical, since, self.store.version)
+                )
             else:
                 total = self.store.count(table.logical)
         return ApiResponse(
-            200, {"Content-Type": "text/plain", "OData-Version": "4.0"},
+            200,
+            {"Content-Type": "text/plain", "OData-Version": "4.0"},
             str(min(total, COUNT_CAP)).encode(),
         )
 
@@ -437,9 +486,11 @@ class WebApi:
         with self.store.lock:
             row = self.store.get(table.logical, record_id)
             none_match = request.headers.get("If-None-Match")
-            if none_match and not annotations.any and row.etag in [
-                part.strip() for part in none_match.split(",")
-            ]:
+            if (
+                none_match
+                and not annotations.any
+                and row.etag in [part.strip() for part in none_match.split(",")]
+            ):
                 return no_content(304, {"ETag": row.etag})
             document = row_document(self.store, table, row, select, annotations)
         context = self._context(request, table, select) + "/$entity"
@@ -492,8 +543,12 @@ class WebApi:
         record_id = payload.record_id or new_id()
         with self.store.lock:
             row = self.store.insert(
-                table.logical, record_id, payload.values, payload.lookups,
-                user_id=request.user.id, defaults=self._defaults(table),
+                table.logical,
+                record_id,
+                payload.values,
+                payload.lookups,
+                user_id=request.user.id,
+                defaults=self._defaults(table),
             )
             return self._written(request, table, row, created=True)
 
@@ -510,14 +565,22 @@ class WebApi:
             if exists or if_match is not None:
                 payload = self._payload(request, table, creating=False)
                 row = self.store.update(
-                    table.logical, record_id, payload.values, payload.lookups,
-                    user_id=request.user.id, if_match=if_match,
+                    table.logical,
+                    record_id,
+                    payload.values,
+                    payload.lookups,
+                    user_id=request.user.id,
+                    if_match=if_match,
                 )
                 return self._written(request, table, row, created=False)
             payload = self._payload(request, table, creating=True)
             row = self.store.insert(
-                table.logical, record_id, payload.values, payload.lookups,
-                user_id=request.user.id, defaults=self._defaults(table),
+                table.logical,
+                record_id,
+                payload.values,
+                payload.lookups,
+                user_id=request.user.id,
+                defaults=self._defaults(table),
             )
             return self._written(request, table, row, created=True)
 
@@ -530,42 +593,63 @@ class WebApi:
                 raise _method_not_allowed(request.method)
             attr, _target = table.navigation()[name]
             self.store.update(
-                table.logical, record_id, {}, {attr.wire_name: LookupWrite(None, None)},
-                user_id=request.user.id, if_match=request.headers.get("If-Match"),
+                table.logical,
+                record_id,
+                {},
+                {attr.wire_name: LookupWrite(None, None)},
+                user_id=request.user.id,
+                if_match=request.headers.get("If-Match"),
             )
             return no_content()
-        attr = table.wire_attrs().get(name)
-        if attr is None:
+        column = table.wire_attrs().get(name)
+        if column is None:
             raise ODataError(404, NOT_SUPPORTED, f"Resource not found for the segment '{name}'.")
         if request.method == "GET":
             row = self.store.get(table.logical, record_id)
-            return json_response(200, dump({
-                "@odata.context": f"{request.root}$metadata#{table.entity_set}({record_id})/{name}",
-                "value": row.values.get(name),
-            }))
-        if attr.is_lookup:
+            return json_response(
+                200,
+                dump(
+                    {
+                        "@odata.context": (
+                            f"{request.root}$metadata#{table.entity_set}({record_id})/{name}"
+                        ),
+                        "value": row.values.get(name),
+                    }
+                ),
+            )
+        if column.is_lookup:
             raise _method_not_allowed(request.method)
         if request.method == "PUT":
             try:
                 body = json.loads(request.body or b"{}")
             except (UnicodeDecodeError, json.JSONDecodeError) as error:
-                raise ODataError(400, "0x80048d19", "The request body is not valid JSON.") from error
+                raise ODataError(
+                    400, "0x80048d19", "The request body is not valid JSON."
+                ) from error
             if not isinstance(body, dict) or "value" not in body:
-                raise ODataError(400, "0x80048d19", "A property value must be sent as {\"value\": ...}.")
+                raise ODataError(
+                    400, "0x80048d19", 'A property value must be sent as {"value": ...}.'
+                )
             payload = parse_payload(table, {name: body["value"]}, creating=False)
         elif request.method == "DELETE":
             payload = parse_payload(table, {name: None}, creating=False)
         else:
             raise _method_not_allowed(request.method)
         self.store.update(
-            table.logical, record_id, payload.values, {}, user_id=request.user.id,
+            table.logical,
+            record_id,
+            payload.values,
+            {},
+            user_id=request.user.id,
             if_match=request.headers.get("If-Match"),
         )
         return no_content()
 
 
 def _method_not_allowed(method: str) -> ODataError:
-    return ODataError(405, NOT_SUPPORTED, f"The requested resource does not support http method '{method}'.")
+    return ODataError(
+        405, NOT_SUPPORTED, f"The requested resource does not support http method '{method}'."
+    )
 
 
 def _parse_key(key: str, table: Table) -> str:
@@ -583,13 +667,23 @@ def _value_kind(attr: Attr | None) -> str | None:
         return None
     if attr.kind in ("String", "Memo", "EntityName"):
         return "string"
-    if attr.kind in ("Integer", "BigInt", "Double", "Decimal", "Money") or attr.kind in OPTION_TYPES:
+    if (
+        attr.kind in ("Integer", "BigInt", "Double", "Decimal", "Money")
+        or attr.kind in OPTION_TYPES
+    ):
         return "number"
     if attr.kind == "Boolean":
         return "bool"
     if attr.kind == "DateTime":
         return "date" if attr.fmt == "DateOnly" else "datetime"
     return "guid"
+
+
+def _column_key(name: str) -> Callable[[Row], tuple[int, Any]]:
+    def key(row: Row) -> tuple[int, Any]:
+        return _sort_key(row.values.get(name))
+
+    return key
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
