@@ -38,8 +38,18 @@ def is_empty(value: JsonValue) -> bool:
 def parse_input(field: FieldDef, text: str) -> JsonValue:
     """Turn typed text into the JSON value of the field; empty text clears it.
 
-    Raises ValueError with a message fit to show beside the field.
+    Raises ValueError with a message fit to show beside the field, including
+    for values of the right type that `validate` would refuse (range, format).
     """
+    value = _parse(field, text)
+    if value is not None:
+        problem = check_value(field, value)
+        if problem:
+            raise ValueError(problem)
+    return value
+
+
+def _parse(field: FieldDef, text: str) -> JsonValue:
     stripped = text.strip()
     if stripped == "":
         return None

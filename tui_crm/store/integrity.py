@@ -70,7 +70,7 @@ def run_check(conn: Connection, paths: ProfilePaths) -> CheckReport:
             "SELECT count(*) FROM conflicts WHERE resolution IS NULL"
         ).fetchone()[0]
     except DatabaseError as exc:
-        problems.append(f"counts: {describe_damage(exc)}")
+        problems.append(f"counts: {_reason(exc)}")
     if version != LATEST_VERSION:
         problems.append(f"schema version {version}, expected {LATEST_VERSION}")
     return CheckReport(
@@ -90,7 +90,7 @@ def _probe(conn: Connection, sql: str, *, ok: str | None, label: str) -> list[st
     try:
         rows = conn.execute(sql).fetchmany(MAX_PROBLEMS)
     except DatabaseError as exc:
-        return [f"{label}: {describe_damage(exc)}"]
+        return [f"{label}: {_reason(exc)}"]
     found = [str(row[0]) for row in rows if row and str(row[0]) != ok]
     return [f"{label}: {line}" for line in found]
 
@@ -99,8 +99,13 @@ def _fts_check(conn: Connection) -> list[str]:
     try:
         conn.execute("INSERT INTO records_fts(records_fts, rank) VALUES ('integrity-check', 0)")
     except DatabaseError as exc:
-        return [f"search index: {describe_damage(exc)}"]
+        return [f"search index: {_reason(exc)}"]
     return []
+
+
+def _reason(exc: BaseException) -> str:
+    """SQLite's own words for check output: they name pages and tables, never record contents."""
+    return f"{describe_damage(exc)} ({str(exc)[:120]})"
 
 
 def _meta(conn: Connection, key: str) -> str | None:

@@ -163,6 +163,9 @@ def decode(data: bytes) -> KeyFile:
         raise ProfileDamaged("key file fields are invalid") from None
     if len(key_file.salt) != SALT_BYTES or len(key_file.nonce) != NONCE_BYTES:
         raise ProfileDamaged("key file fields are invalid")
+    if encode(key_file) != data:
+        # Canonical form only: even a flipped whitespace byte is reported, not ignored.
+        raise ProfileDamaged("key file checksum mismatch")
     return key_file
 
 

@@ -34,7 +34,7 @@ from tui_crm.store.database import (
 from tui_crm.store.entities import save_entities
 from tui_crm.store.keyfile import KdfParams
 from tui_crm.store.lockout import Clock
-from tui_crm.store.migrations import migrate
+from tui_crm.store.migrations import migrate, schema_version
 from tui_crm.store.paths import ProfilePaths
 
 
@@ -111,6 +111,8 @@ def unlock_profile(paths: ProfilePaths, password: str, clock: Clock) -> Connecti
     finally:
         keyfile.wipe(app_key)
     try:
+        if schema_version(conn) == 0:
+            raise ProfileDamaged("database is empty (profile creation did not finish?)")
         row = conn.execute("SELECT value FROM meta WHERE key = 'profile_id'").fetchone()
         if row is None or row[0] != key_file.profile_id:
             raise ProfileDamaged("key file belongs to another profile")
