@@ -41,8 +41,17 @@ def test_positions_and_dataverse_names() -> None:
         assert entity.latitude_field == "address1_latitude"
         assert entity.longitude_field == "address1_longitude"
     account = by_name["account"]
-    for field in ("accountnumber", "telephone1", "emailaddress1", "websiteurl", "revenue",
-                  "parentaccountid", "industrycode", "statecode", "description"):
+    for field in (
+        "accountnumber",
+        "telephone1",
+        "emailaddress1",
+        "websiteurl",
+        "revenue",
+        "parentaccountid",
+        "industrycode",
+        "statecode",
+        "description",
+    ):
         assert account.has_field(field), field
     assert by_name["contact"].field("parentcustomerid").targets == ("account", "contact")  # type: ignore[union-attr]
     assert by_name["lead"].has_field("leadsourcecode")

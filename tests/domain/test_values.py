@@ -118,7 +118,9 @@ def test_lookup_needs_the_entity_when_polymorphic() -> None:
         ({"shoe_size": 44}, "shoe_size", "no such field"),
     ],
 )
-def test_validate_names_the_bad_field(values: dict[str, object], bad_field: str, message: str) -> None:
+def test_validate_names_the_bad_field(
+    values: dict[str, object], bad_field: str, message: str
+) -> None:
     errors = validate(ACCOUNT, {"name": "Acme", **values}, partial=False)
     assert list(errors) == [bad_field]
     assert message in errors[bad_field]
@@ -161,7 +163,8 @@ def test_full_name_is_derived_and_cleared() -> None:
 
 
 PICK = FieldDef("p", "P", FieldType.PICKLIST, options=(PicklistOption(1, "One"),))
-ALL_FIELDS = [field(kind) for kind in FieldType if kind not in (FieldType.PICKLIST, FieldType.LOOKUP)]
+NEEDS_OPTIONS = (FieldType.PICKLIST, FieldType.LOOKUP)
+ALL_FIELDS = [field(kind) for kind in FieldType if kind not in NEEDS_OPTIONS]
 
 
 @given(st.sampled_from([*ALL_FIELDS, PICK, PARENT]), st.text(max_size=40))

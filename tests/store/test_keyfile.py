@@ -63,7 +63,10 @@ def test_swapped_profile_id_fails_authentication() -> None:
     [
         ({"format": 2}, "format 2"),
         ({"kdf": {"name": "scrypt", "memory_kib": 19456, "iterations": 1, "lanes": 1}}, "KDF"),
-        ({"kdf": {"name": "argon2id", "memory_kib": 2**40, "iterations": 1, "lanes": 1}}, "invalid"),
+        (
+            {"kdf": {"name": "argon2id", "memory_kib": 2**40, "iterations": 1, "lanes": 1}},
+            "invalid",
+        ),
         ({"salt": "!!"}, "invalid"),
         ({"nonce": "AAAA"}, "invalid"),
         ({"wrapped": 5}, "invalid"),

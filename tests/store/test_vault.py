@@ -21,7 +21,6 @@ from tui_crm.services import ProfileService
 from tui_crm.store.lockout import MAX_DELAY_SECONDS
 
 
-
 async def test_create_writes_private_key_file_and_encrypted_db(
     profiles: ProfileService, profile_dir: Path, password: str
 ) -> None:
@@ -175,7 +174,7 @@ async def test_key_file_of_another_profile_is_damage(
     other = ProfileService(tmp_path / "other", kdf=CHEAP_KDF)
     await (await other.create(password)).close()
     os.replace(tmp_path / "other" / "profile.key", profile_dir / "profile.key")
-    with pytest.raises(ProfileDamaged, match="another profile|cannot be decrypted"):
+    with pytest.raises(ProfileDamaged, match=r"another profile|cannot be decrypted"):
         await made.unlock(password)
 
 
