@@ -229,6 +229,23 @@ def test_a_command_module_with_a_broken_import_is_not_hidden(fake_commands: Path
         cli_main._load_command_module("broken_cli_cmds")
 
 
+def test_a_broken_command_module_costs_only_its_own_commands(
+    fake_commands: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TUI_CRM_DEBUG", raising=False)
+    monkeypatch.setattr(
+        cli_main, "COMMAND_MODULES", (*cli_main.COMMAND_MODULES, "broken_cli_cmds")
+    )
+    assert cli_main.main(["--profile", str(fake_commands / "p"), "async-ok"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "tui-crm: warning: commands of broken_cli_cmds unavailable (ModuleNotFoundError: "
+        "No module named 'no_such_dependency_for_tui_crm_tests')"
+    ]
+
+
 def test_broken_pipe_is_quiet(fake_commands: Path) -> None:
     code = subprocess.run(
         [

@@ -12,15 +12,17 @@ import argparse
 import asyncio
 import importlib
 import inspect
+import math
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Any
 
 from tui_crm import __version__
-from tui_crm.domain.errors import DomainError
+from tui_crm.domain.errors import DomainError, WrongPassword
 
 PROG = "tui-crm"
 
@@ -80,16 +82,46 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name in COMMAND_MODULES:
-        module = _load_command_module(name)
-        if module is not None:
-            module.register(subparsers)
+        _register_commands(name, subparsers)
     return parser
 
 
+def _register_commands(
+    name: str, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
+) -> None:
+    """A broken module costs its own commands, said in one line, not the whole CLI.
+
+    The user keeps `records`, `check` and `wipe` when, say, the sync module's
+    dependency is missing; TUI_CRM_DEBUG shows the traceback to developers.
+    """
+    try:
+        module = _load_command_module(name)
+        if module is not None:
+            module.register(subparsers)
+    except Exception as error:
+        if os.environ.get("TUI_CRM_DEBUG"):
+            raise
+        _report(f"warning: commands of {name} unavailable ({type(error).__name__}: {error})")
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def _run_handler(handler: Handler, args: argparse.Namespace) -> int:
-    result = handler(args)
-    if inspect.isawaitable(result):
-        result = asyncio.run(_await(result))
+    """Run a handler; an async one on a fresh event loop.
+
+    asyncio.run would otherwise replace Ctrl-C with a task cancellation that a
+    blocking read (the password line) never sees; our own handler raises
+    KeyboardInterrupt at once, and asyncio leaves a non-default handler alone.
+    """
+    previous = signal.signal(signal.SIGINT, _raise_interrupt)
+    try:
+        result = handler(args)
+        if inspect.isawaitable(result):
+            result = asyncio.run(_await(result))
+    finally:
+        signal.signal(signal.SIGINT, previous)
     return EXIT_OK if result is None else int(result)
 
 
@@ -131,6 +163,15 @@ def _attach_context(args: argparse.Namespace) -> None:
     args.passwords = PasswordReader(from_stdin=args.password_stdin)
 
 
+def _describe(error: DomainError) -> str:
+    """The error's one line; a wrong password also says when the next try is allowed."""
+    message = (str(error).splitlines() or [type(error).__name__])[0]
+    retry_after = getattr(error, "retry_after", 0.0)
+    if isinstance(error, WrongPassword) and retry_after > 0:
+        message += f"; next attempt allowed in {math.ceil(retry_after)} s"
+    return message
+
+
 def _report(message: str) -> None:
     sys.stderr.write(f"{PROG}: {message}\n")
     sys.stderr.flush()
@@ -155,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_interface(args)
         return _run_handler(handler, args)
     except DomainError as error:
-        _report(str(error).splitlines()[0] if str(error) else type(error).__name__)
+        _report(_describe(error))
         return error.exit_code
     except KeyboardInterrupt:
         _report("interrupted")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from typing import Any
 
 from tui_crm.cli.context import (
@@ -89,7 +90,11 @@ async def check_profile(args: argparse.Namespace) -> int:
         print_json(document)
     else:
         print_lines(render_pairs(list(_flatten(document))))
-    return 0 if document.get("ok", True) else 1
+    if document.get("ok", True):
+        return 0
+    problems = document.get("problems") or ["see the report above"]
+    sys.stderr.write(f"tui-crm: profile damaged: {problems[0]}\n")
+    return 1
 
 
 async def wipe_profile(args: argparse.Namespace) -> int:
@@ -105,6 +110,11 @@ async def wipe_profile(args: argparse.Namespace) -> int:
 
 
 def _as_document(report: Any) -> dict[str, Any]:
+    to_json = getattr(report, "to_json", None)
+    if callable(to_json):
+        document = to_json()
+        if isinstance(document, dict):
+            return document
     if dataclasses.is_dataclass(report) and not isinstance(report, type):
         return dataclasses.asdict(report)
     if isinstance(report, dict):

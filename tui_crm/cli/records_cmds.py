@@ -11,12 +11,12 @@ import argparse
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Any
 
 from tui_crm.cli.context import UsageError, unlocked_session
 from tui_crm.cli.output import print_json, print_lines, render_pairs, render_table, terminal_width
 from tui_crm.cli.record_files import (
     ExportFormat,
+    ImportProblem,
     csv_header,
     export_format_for,
     open_export_sink,
@@ -286,28 +286,39 @@ async def import_records(args: argparse.Namespace) -> int:
         entity_def = await session.records.entity(args.entity)
         parsed = read_import_rows(source, args.format)
         problems = validate_import_rows(entity_def, parsed)
-        if problems:
-            for problem in problems[:MAX_REPORTED_ROWS]:
-                sys.stderr.write(problem.describe() + "\n")
-            if len(problems) > MAX_REPORTED_ROWS:
-                sys.stderr.write(f"... and {len(problems) - MAX_REPORTED_ROWS} more problems\n")
-            bad_lines = len({problem.line for problem in problems})
-            raise ImportRejected(f"import refused: {bad_lines} bad rows; nothing was written")
+        _refuse_if_any(problems)
         ignored = read_only_columns(entity_def, parsed)
         if ignored:
             sys.stderr.write(f"tui-crm: note: read-only columns ignored: {', '.join(ignored)}\n")
         rows = rows_for_service(entity_def, parsed)
         report = await session.records.import_rows(args.entity, rows)
-    print_lines([_describe_import(report, len(rows), entity_def.name)])
+        # What only the store can judge (lookup targets, ids to update) comes back by row.
+        _refuse_if_any(
+            [
+                ImportProblem(parsed.rows[number - 1].line, name, message)
+                for number, fields in sorted(report.errors.items())
+                for name, message in fields.items()
+            ]
+        )
+    print_lines(
+        [
+            f"imported {len(rows)} {entity_def.name} rows: "
+            f"{report.created} created, {report.updated} updated"
+        ]
+    )
     return 0
 
 
-def _describe_import(report: Any, row_count: int, entity: str) -> str:
-    created = getattr(report, "created", None)
-    updated = getattr(report, "updated", None)
-    if isinstance(created, int) and isinstance(updated, int):
-        return f"imported {row_count} {entity} rows: {created} created, {updated} updated"
-    return f"imported {row_count} {entity} rows"
+def _refuse_if_any(problems: list[ImportProblem]) -> None:
+    """Report the bad rows by line on stderr, then fail the whole import."""
+    if not problems:
+        return
+    for problem in problems[:MAX_REPORTED_ROWS]:
+        sys.stderr.write(problem.describe() + "\n")
+    if len(problems) > MAX_REPORTED_ROWS:
+        sys.stderr.write(f"... and {len(problems) - MAX_REPORTED_ROWS} more problems\n")
+    bad_lines = len({problem.line for problem in problems})
+    raise ImportRejected(f"import refused: {bad_lines} bad rows; nothing was written")
 
 
 async def export_records(args: argparse.Namespace) -> int:
