@@ -190,8 +190,6 @@ class WebApi:
         query = request.query
         select = self._select(request, table)
         annotations = Annotations.from_patterns(prefs.annotations)
-        if "$expand" in query:
-            raise ODataError(501, NOT_SUPPORTED, "$expand is not supported by this emulator.")
         if "$skip" in query:
             raise bad_query("The query parameter $skip is not supported")
         cookie = _read_cookie(query.get("$skiptoken"))
@@ -205,6 +203,8 @@ class WebApi:
                         f'The "{option}" query parameter isn\'t supported when Change '
                         "Tracking is enabled."
                     )
+        if "$expand" in query:
+            raise ODataError(501, NOT_SUPPORTED, "$expand is not supported by this emulator.")
         page_size = min(prefs.max_page_size or MAX_PAGE, MAX_PAGE)
         applied: list[str] = []
         if prefs.max_page_size is not None:
