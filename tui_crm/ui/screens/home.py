@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -11,6 +11,9 @@ from textual.widgets import DataTable, Footer, Static
 
 from tui_crm.domain import DomainError
 from tui_crm.ui.screens.base import CrmScreen
+
+if TYPE_CHECKING:
+    from tui_crm.services.session import Session
 
 ENTITY_KEYS = "123456789"
 
@@ -90,19 +93,19 @@ class HomeScreen(CrmScreen[None]):
         )
 
     @staticmethod
-    async def _sync_state(session: Any) -> tuple[str, str]:
-        """Conflicts and last sync come from the sync service once a backend is connected."""
-        sync = getattr(session, "sync", None)
-        if sync is None or not hasattr(sync, "status"):
-            return "0", "never (offline)"
+    async def _sync_state(session: Session) -> tuple[str, str]:
+        """Open conflicts and the last sync run (time and outcome)."""
         try:
-            status = await sync.status()
+            conflicts = await session.sync.conflicts(open_only=True)
+            runs = await session.sync.runs(limit=1)
         except DomainError:
             return "?", "unknown"
-        conflicts = str(getattr(status, "open_conflicts", getattr(status, "conflicts", "?")))
-        last = getattr(status, "last_sync", None) or "never"
-        state = getattr(status, "state", "")
-        return conflicts, f"{last} {state}".strip()
+        if not runs:
+            return str(len(conflicts)), "never"
+        last = runs[0]
+        when = str(last.get("finished_at") or last.get("started_at") or "")
+        when = when.replace("T", " ").removesuffix("Z")[:16]
+        return str(len(conflicts)), f"{when} UTC ({last.get('status', '?')})"
 
     @on(DataTable.RowSelected, "#entities")
     def row_selected(self, event: DataTable.RowSelected) -> None:

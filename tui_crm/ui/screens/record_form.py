@@ -13,7 +13,7 @@ from textual.widgets import Footer, Label, Static
 
 from tui_crm.domain import DomainError, EntityDef, FieldDef, FieldType, Record, ValidationFailed
 from tui_crm.domain.records import JsonValue
-from tui_crm.domain.values import format_value
+from tui_crm.domain.values import format_value, validate
 from tui_crm.ui.drafts import FormDraft
 from tui_crm.ui.glyphs import STATE_NAMES
 from tui_crm.ui.screens.base import CrmScreen
@@ -251,6 +251,9 @@ class RecordFormScreen(CrmScreen[None]):
             if self.mode == "create" and value is None:
                 continue
             values[field.name] = value
+        # The domain's checks run here too, so every problem shows at once, not one per save.
+        for name, message in validate(self.entity_def, values, partial=self.mode == "edit").items():
+            errors.setdefault(name, message)
         if errors:
             self._show_errors(errors)
             return

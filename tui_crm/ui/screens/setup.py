@@ -59,7 +59,7 @@ class SetupScreen(CrmScreen[None]):
                 themes = sorted(self.app.available_themes)
                 yield Select(
                     [(name, name) for name in themes],
-                    value=self.app.theme if self.app.theme in themes else Select.BLANK,
+                    value=self.app.theme if self.app.theme in themes else Select.NULL,
                     allow_blank=False,
                     id="theme",
                     compact=True,

@@ -151,7 +151,7 @@ class PicklistFieldEditor(Select[int]):
             options,
             prompt="(none)",
             allow_blank=True,
-            value=value if isinstance(value, int) and value in known else Select.BLANK,
+            value=value if isinstance(value, int) and value in known else Select.NULL,
             id=id,
             compact=True,
             disabled=field_def.read_only,

@@ -1,0 +1,192 @@
+"""Create → list → search → edit → delete through the screens, checked against the services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.widgets import Input, Static
+
+from tests.ui.conftest import create_profile, type_text, unlock, wait_until
+from tui_crm.config import Settings
+from tui_crm.domain import RecordMissing, RecordState
+from tui_crm.ui.app import CrmApp
+from tui_crm.ui.screens.confirm import ConfirmScreen
+from tui_crm.ui.screens.record_form import RecordFormScreen
+from tui_crm.ui.screens.record_list import RecordListScreen
+from tui_crm.ui.widgets.record_table import RecordTable
+
+SEED = {
+    "account": [
+        {"name": "Fabrikam Ltd", "address1_city": "Oslo"},
+        {"name": "Northwind Traders", "address1_city": "Bergen"},
+    ]
+}
+
+
+def names(app: CrmApp) -> list[str]:
+    table = app.screen.query_one("#records", RecordTable)
+    return [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+
+
+async def test_create_list_search_edit_delete(
+    make_app: Callable[..., CrmApp], settings: Settings
+) -> None:
+    await create_profile(settings, SEED)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        await pilot.press("1")  # accounts
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "list")
+        await wait_until(pilot, lambda: len(names(app)) == 2, "two seeded rows")
+
+        # create
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordFormScreen), "form")
+        assert app.screen.focused is app.screen.query_one("#field-name")
+        await type_text(pilot, "Contoso Pharma")
+        app.screen.query_one("#field-telephone1", Input).focus()
+        await type_text(pilot, "+47 555 0100")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "back to list")
+        await wait_until(pilot, lambda: "Contoso Pharma" in names(app), "new row listed")
+        table = app.screen.query_one("#records", RecordTable)
+        row = table.get_row_index(
+            next(k.value for k in table.rows if "Contoso" in str(table.get_row(k)[1]))
+        )
+        assert str(table.get_row_at(row)[0]) == "+", "a local create shows the 'new' glyph"
+        assert app.session is not None
+        page = await app.session.records.list("account", search="Contoso")
+        assert [r.fields["telephone1"] for r in page.records] == ["+47 555 0100"]
+        created_id = page.records[0].id
+
+        # search as you type
+        await pilot.press("slash")
+        await type_text(pilot, "north")
+        await wait_until(pilot, lambda: names(app) == ["Northwind Traders"], "search result")
+        await pilot.press("escape")  # clears the search
+        await wait_until(pilot, lambda: len(names(app)) == 3, "all rows again")
+
+        # open and edit
+        await pilot.press("slash")
+        await type_text(pilot, "contoso")
+        await wait_until(pilot, lambda: names(app) == ["Contoso Pharma"], "found the new one")
+        await pilot.press("enter")  # leave the search box
+        await pilot.press("enter")  # open the row
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordFormScreen), "view form")
+        form = app.screen
+        assert isinstance(form, RecordFormScreen) and form.mode == "view"
+        await pilot.press("e")
+        await wait_until(pilot, lambda: form.mode == "edit", "edit mode")
+        city = form.query_one("#field-address1_city", Input)
+        city.focus()
+        await type_text(pilot, "Trondheim")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "saved")
+        record = await app.session.records.get("account", created_id)
+        assert record.fields["address1_city"] == "Trondheim"
+        assert record.fields["telephone1"] == "+47 555 0100"
+
+        # delete, with confirmation
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordFormScreen), "view again")
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirm")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "deleted")
+        try:
+            gone = await app.session.records.get("account", created_id)
+        except RecordMissing:
+            pass  # a never-synced create disappears entirely
+        else:
+            assert gone.state is RecordState.DELETED
+
+
+async def test_validation_errors_shown_beside_fields_and_nothing_saved(
+    make_app: Callable[..., CrmApp], settings: Settings
+) -> None:
+    await create_profile(settings)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        await pilot.press("1")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "list")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordFormScreen), "form")
+        form = app.screen
+        form.query_one("#field-emailaddress1", Input).focus()
+        await type_text(pilot, "not-an-address")
+        form.query_one("#field-address1_latitude", Input).focus()
+        await type_text(pilot, "123")
+        await pilot.press("ctrl+s")
+
+        def error(name: str) -> str:
+            box = form.query_one(f"#error-{name}", Static)
+            return str(box.render()) if box.display else ""
+
+        await wait_until(pilot, lambda: error("name") != "", "error beside name")
+        assert "required" in error("name")
+        assert "email" in error("emailaddress1")
+        assert "90" in error("address1_latitude")
+        assert error("telephone1") == ""
+        assert isinstance(app.screen, RecordFormScreen), "an invalid form stays open"
+        assert app.session is not None
+        assert (await app.session.records.counts()).get("account", 0) == 0
+
+        # Fixing the fields clears the messages and saves.
+        form.query_one("#field-name", Input).focus()
+        await type_text(pilot, "Valid Name")
+        form.query_one("#field-emailaddress1", Input).value = "info@example.com"
+        form.query_one("#field-address1_latitude", Input).value = "59.9"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "saved")
+        assert (await app.session.records.counts()).get("account") == 1
+
+
+async def test_escape_with_unsaved_changes_asks_before_discarding(
+    make_app: Callable[..., CrmApp], settings: Settings
+) -> None:
+    await create_profile(settings, SEED)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        await pilot.press("1")
+        await wait_until(pilot, lambda: len(names(app)) == 2, "rows")
+        await pilot.press("enter", "e")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, RecordFormScreen) and app.screen.mode == "edit",
+            "edit form",
+        )
+        form = app.screen
+        assert isinstance(form, RecordFormScreen)
+        await pilot.press("escape")  # nothing changed yet: leaves without asking
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "left clean")
+
+        await pilot.press("enter", "e")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, RecordFormScreen) and app.screen.mode == "edit",
+            "edit form again",
+        )
+        form = app.screen
+        assert isinstance(form, RecordFormScreen)
+        form.query_one("#field-address1_city", Input).focus()
+        await type_text(pilot, "X")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.screen is form, "kept editing")
+        assert form.query_one("#field-address1_city", Input).value.endswith("X")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "asked again")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "discarded")
+        assert app.session is not None
+        cities = {
+            r.fields.get("address1_city")
+            for r in (await app.session.records.list("account")).records
+        }
+        assert cities == {"Oslo", "Bergen"}
+        assert await app.session.records.outbox() == [
+            change for change in await app.session.records.outbox() if change.op == "create"
+        ]
