@@ -38,20 +38,21 @@ class Emu:
         self.url: str = emulator.url
 
     def create(self, entity: str, fields: dict[str, Any]) -> str:
-        return str(self.raw.create_record(entity, fields))
+        return str(self.raw.create(entity, fields))
 
     def update(self, entity: str, record_id: str, fields: dict[str, Any]) -> None:
-        self.raw.update_record(entity, record_id, fields)
+        self.raw.update(entity, record_id, fields)
 
     def delete(self, entity: str, record_id: str) -> None:
-        self.raw.delete_record(entity, record_id)
+        self.raw.delete(entity, record_id)
 
     def get(self, entity: str, record_id: str) -> dict[str, Any] | None:
-        row = self.raw.get_record(entity, record_id)
+        row = self.raw.get(entity, record_id)
         return None if row is None else dict(row)
 
     def ids(self, entity: str) -> set[str]:
-        return {str(i) for i in self.raw.record_ids(entity)}
+        key = f"{entity}id" if entity != "appointment" else "activityid"
+        return {str(r[key]) for r in self.raw.records(entity)}
 
     def expire_tokens(self) -> None:
         self.raw.expire_access_tokens()
@@ -66,7 +67,7 @@ def emu() -> Iterator[Emu]:
         pytest.skip(
             "the Dataverse emulator runner (tui_crm.emulator.dataverse.emulator) is missing"
         )
-    emulator = emulator_module.DataverseEmulator(records=20, seed=7)
+    emulator = emulator_module.DataverseEmulator(records=20, seed=7, stall_seconds=1.5)
     emulator.start()
     try:
         yield Emu(emulator)
@@ -86,7 +87,7 @@ FAST_RETRIES = RetryPolicy(
 
 
 def sync_service(session: Session, settings: Settings) -> SyncService:
-    return SyncService(session, settings, retry_policy=FAST_RETRIES, timeout=5.0, page_size=7)
+    return SyncService(session, settings, retry_policy=FAST_RETRIES, timeout=0.5, page_size=7)
 
 
 @pytest.fixture

@@ -88,6 +88,18 @@ def _attribute_type(attribute: Mapping[str, Any]) -> str:
     return ""
 
 
+_SERVER_DEFAULTED = frozenset({"Owner", "State", "Status", "Uniqueidentifier"})
+"""SystemRequired, yet filled in by the server on create (owner = caller, state = active)."""
+
+
+def _required(level: Any, kind: str, valid_for_create: bool) -> bool:
+    if not valid_for_create:
+        return False
+    if level == "ApplicationRequired":
+        return True
+    return level == "SystemRequired" and kind not in _SERVER_DEFAULTED
+
+
 def field_from_attribute(attribute: Mapping[str, Any]) -> FieldDef | None:
     """One AttributeMetadata → FieldDef, or None for kinds we do not sync (virtual, party lists)."""
     name = attribute.get("LogicalName")
@@ -123,7 +135,7 @@ def field_from_attribute(attribute: Mapping[str, Any]) -> FieldDef | None:
         name=name,
         label=label_text(attribute.get("DisplayName"), name),
         type=kind,
-        required=level in ("ApplicationRequired", "SystemRequired") and bool(valid_create),
+        required=_required(level, _attribute_type(attribute), bool(valid_create)),
         max_length=max_length if isinstance(max_length, int) else None,
         read_only=not valid_create and not valid_update,
         options=_options(attribute),
@@ -257,14 +269,24 @@ def navigation_name(entity: EntityDef, field: FieldDef, target: str) -> str:
 
     Dataverse names it after the attribute for single-target lookups
     (`primarycontactid`), after attribute and target for polymorphic ones
-    (`parentcustomerid_account`), and additionally after the activity table for
+    (`parentcustomerid_account`) except the owner (`ownerid`, one principal
+    navigation for users and teams), and additionally after the activity table for
     the `regardingobjectid` of activities (`regardingobjectid_account_task`).
     """
-    if len(field.targets) <= 1:
+    if len(field.targets) <= 1 or field.name == "ownerid":
         return field.name
     if field.name == "regardingobjectid":
         return f"{field.name}_{target}_{entity.name}"
     return f"{field.name}_{target}"
+
+
+SYSTEM_ENTITY_SETS = {
+    "systemuser": "systemusers",
+    "team": "teams",
+    "businessunit": "businessunits",
+    "transactioncurrency": "transactioncurrencies",
+}
+"""Targets of owner and system lookups, which are not among the synced tables."""
 
 
 def row_from_fields(
@@ -282,6 +304,9 @@ def row_from_fields(
         field = entity.field(name)
         if field is None or field.read_only or name == entity.primary_key:
             continue
+        if name == "ownerid":
+            # Ownership changes are an assign, not a field edit; a create gets the caller.
+            continue
         if field.type is FieldType.LOOKUP:
             if value is None:
                 for target in field.targets or (name,):
@@ -292,7 +317,7 @@ def row_from_fields(
             if not isinstance(value, dict) or "id" not in value:
                 raise WireFormatError(f"lookup {name} must be {{entity, id}}")
             target = str(value.get("entity") or (field.targets[0] if field.targets else ""))
-            entity_set = entity_sets.get(target)
+            entity_set = entity_sets.get(target) or SYSTEM_ENTITY_SETS.get(target)
             if not entity_set:
                 raise WireFormatError(f"lookup {name} points at unknown table {target}")
             body[f"{navigation_name(entity, field, target)}@odata.bind"] = (

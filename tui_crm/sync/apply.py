@@ -138,18 +138,19 @@ def _meet_pending(
     """A server version arrives for a record with local changes (pull path)."""
     tally = Tally()
     group = group_of(conn, entity.name, current.id)
+    conflict_id = ss.open_conflict_id(conn, entity.name, current.id)
+    if conflict_id is not None:
+        # Already waiting for the user: keep the newest server side for the merge view.
+        kind = conflict_kind(group.op if group else "update", server is not None)
+        ss.update_conflict_server(
+            conn,
+            conflict_id,
+            kind,
+            server.fields if server else None,
+            server.version if server else None,
+        )
+        return tally
     if group is None:
-        conflict_id = ss.open_conflict_id(conn, entity.name, current.id)
-        if conflict_id is not None:
-            kind = "update-update" if server is not None else "update-delete"
-            ss.update_conflict_server(
-                conn,
-                conflict_id,
-                kind,
-                server.fields if server else None,
-                server.version if server else None,
-            )
-            return tally
         if server is None:
             ss.drop_record(conn, entity.name, current.id)
             tally.deleted += 1

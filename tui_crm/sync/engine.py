@@ -103,6 +103,8 @@ class SyncEngine:
         self._started = 0.0
         self._base_counts: dict[str, int] = {}
         self.interrupted_runs = 0
+        self._refused: set[tuple[str, str]] = set()
+        """Records the server refused in this run: reported once, retried next run."""
 
     def cancel(self) -> None:
         self._cancelled = True
@@ -178,7 +180,11 @@ class SyncEngine:
     ) -> None:
         entity_defs = {name: plan.entity for name, plan in plans.items()}
         for _ in range(MAX_PUSH_PASSES):
-            groups = [g for g in await self._db(apply.pending_groups) if g.entity in entity_defs]
+            groups = [
+                g
+                for g in await self._db(apply.pending_groups)
+                if g.entity in entity_defs and (g.entity, g.record_id) not in self._refused
+            ]
             if not groups:
                 return
             requeued = False
@@ -209,6 +215,8 @@ class SyncEngine:
                     )
                 )
                 tally.add(outcome)
+                if outcome.errors:
+                    self._refused.add((group.entity, group.record_id))
                 if outcome.conflicts and plan.policy is ConflictPolicy.DEVICE_WINS:
                     requeued = True
                 self._progress(progress, "push", group.entity, done, tally.errors)
