@@ -150,15 +150,17 @@ def schema_version(conn: Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def migrate(conn: Connection, *, target: int = LATEST_VERSION) -> int:
-    """Bring the schema to `target`; each step commits with its version number or not at all."""
+def migrate(conn: Connection, *, target: int | None = None) -> int:
+    """Bring the schema to `target` (default: newest); each step commits with its version or not at all."""
+    latest = MIGRATIONS[-1][0]
+    goal = latest if target is None else target
     current = schema_version(conn)
-    if current > LATEST_VERSION:
+    if current > latest:
         raise ProfileDamaged(
-            f"profile has schema version {current}, newer than this program ({LATEST_VERSION})"
+            f"profile has schema version {current}, newer than this program ({latest})"
         )
     for version, step in MIGRATIONS:
-        if current < version <= target:
+        if current < version <= goal:
             with transaction(conn):
                 step(conn)
                 conn.execute(
