@@ -64,7 +64,10 @@ async def test_rows_may_refer_to_records_created_earlier_in_the_same_import(
     parent = (await session.records.list("account")).records[0]
     report = await session.records.import_rows(
         "account",
-        [{"name": "Child", "parentaccountid": parent.id}, {"name": "X", "parentaccountid": parent_id}],
+        [
+            {"name": "Child", "parentaccountid": parent.id},
+            {"name": "X", "parentaccountid": parent_id},
+        ],
     )
     assert set(report.errors) == {2}
     assert "parentaccountid" in report.errors[2]

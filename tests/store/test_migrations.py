@@ -95,14 +95,16 @@ def test_a_failing_step_rolls_back_and_keeps_the_old_version(
     with pytest.raises(RuntimeError):
         migrations.migrate(conn)
     assert schema_version(conn) == LATEST_VERSION
-    assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'").fetchone() is None
+    leftover = conn.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'")
+    assert leftover.fetchone() is None
     conn.close()
 
 
 def test_a_profile_from_a_newer_program_is_refused(tmp_path: Path) -> None:
     conn = _open(tmp_path / "db")
     migrate(conn)
-    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(LATEST_VERSION + 5),))
+    newer = str(LATEST_VERSION + 5)
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (newer,))
     with pytest.raises(ProfileDamaged, match="newer than this program"):
         migrate(conn)
     conn.close()

@@ -151,7 +151,10 @@ def schema_version(conn: Connection) -> int:
 
 
 def migrate(conn: Connection, *, target: int | None = None) -> int:
-    """Bring the schema to `target` (default: newest); each step commits with its version or not at all."""
+    """Bring the schema to `target` (default: newest).
+
+    Each step commits together with its version number, or not at all.
+    """
     latest = MIGRATIONS[-1][0]
     goal = latest if target is None else target
     current = schema_version(conn)
