@@ -1,0 +1,137 @@
+"""`tui-crm sync` SIGKILLed at random moments with local edits pending, then resumed.
+
+Afterwards the store equals the server, every device edit arrived exactly
+once (created names appear once on the server) and nothing was lost.
+Trials are split over several functions so xdist spreads them.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tui_crm.services.profile import ProfileService
+
+from .conftest import CHEAP_KDF, PROFILE_PASSWORD, Emu, connect, make_settings
+
+TRIALS_PER_TEST = 10
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["TUI_CRM_CONFIG"] = str(tmp_path / "config.toml")
+    env["TUI_CRM_KDF__MEMORY_KIB"] = str(CHEAP_KDF.memory_kib)
+    env["TUI_CRM_KDF__ITERATIONS"] = "1"
+    env["TUI_CRM_KDF__LANES"] = "1"
+    return env
+
+
+def _sync_process(tmp_path: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tui_crm.cli.main",
+            "--profile",
+            str(tmp_path / "profile"),
+            "--password-stdin",
+            "sync",
+            "--json",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(tmp_path),
+    )
+    assert process.stdin is not None
+    process.stdin.write(PROFILE_PASSWORD.encode() + b"\n")
+    process.stdin.close()
+    return process
+
+
+async def _kill_trials(tmp_path: Path, emu: Emu, seed: int) -> None:
+    rng = random.Random(seed)
+    settings = make_settings(tmp_path)
+    service = ProfileService(tmp_path / "profile", kdf=CHEAP_KDF)
+    session = await service.create(PROFILE_PASSWORD)
+    try:
+        await connect(session, settings, emu)
+    finally:
+        await session.close()
+    created: list[str] = []
+    updated: dict[str, str] = {}
+    server_ids = sorted(emu.ids("account"))
+    for trial in range(TRIALS_PER_TEST):
+        session = await service.unlock(PROFILE_PASSWORD)
+        try:
+            name = f"kill-{seed}-{trial}"
+            await session.records.create("account", {"name": name})
+            created.append(name)
+            page = await session.records.list("account", limit=50)
+            synced = [r for r in page.records if r.state.value == "synced"]
+            if synced:
+                target = rng.choice(synced)
+                value = f"edit-{seed}-{trial}"
+                await session.records.update("account", target.id, {"telephone1": value})
+                updated[target.id] = value
+        finally:
+            await session.close()
+        emu.update("account", rng.choice(server_ids), {"fax": f"server-{trial}"})
+        process = _sync_process(tmp_path)
+        time.sleep(rng.uniform(0.2, 1.2))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    final = _sync_process(tmp_path)
+    final.wait(timeout=60)
+    assert final.stderr is not None
+    err = final.stderr.read()
+    assert final.returncode in (0, 1), err.decode()
+    assert b"Traceback" not in err
+
+    session = await service.unlock(PROFILE_PASSWORD)
+    try:
+        assert await session.records.outbox() == [] or final.returncode == 1
+        names = [row["name"] for row in emu.raw.records("account")]
+        for name in created:
+            assert names.count(name) == 1, name
+        for record_id, value in updated.items():
+            server = emu.get("account", record_id)
+            local = await session.records.get("account", record_id)
+            if server is not None and local.state.value == "synced":
+                assert server["telephone1"] == value
+                assert local.fields.get("telephone1") == value
+        local_ids: set[str] = set()
+        cursor = None
+        while True:
+            page = await session.records.list("account", after=cursor, limit=200)
+            local_ids.update(r.id for r in page.records)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert local_ids == emu.ids("account")
+        conflicts = await session.sync.conflicts(open_only=True)
+        assert conflicts == []
+    finally:
+        await session.close()
+
+
+@pytest.mark.slow
+async def test_kill_and_resume_a(tmp_path: Path, emu: Emu) -> None:
+    await _kill_trials(tmp_path, emu, 1)
+
+
+@pytest.mark.slow
+async def test_kill_and_resume_b(tmp_path: Path, emu: Emu) -> None:
+    await _kill_trials(tmp_path, emu, 2)
+
+
+@pytest.mark.slow
+async def test_kill_and_resume_c(tmp_path: Path, emu: Emu) -> None:
+    await _kill_trials(tmp_path, emu, 3)
