@@ -258,7 +258,7 @@ class DataStore:
                 self._check_lookups(lookups)
             self._remember(entity, record_id)
             table = entity.table
-            full: Values = {a.wire_name: None for a in table.attrs}
+            full: Values = dict.fromkeys(table.wire_attrs())
             targets: dict[str, str] = {}
             if defaults:
                 full.update(defaults)
