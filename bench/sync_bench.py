@@ -1,0 +1,106 @@
+"""Sync benchmark: prints JSON figures (not a test).
+
+* initial sync of N accounts + N contacts from the emulator over loopback:
+  records/s, and the ratio against the floor (the same pages fetched and
+  parsed by the connector, then discarded) — target <= 1.4;
+* incremental sync with no changes: requests and bytes per entity (target one
+  request and < 2 KB each);
+* incremental sync with 100 local changes: seconds.
+
+Usage: python bench/sync_bench.py [--records 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tui_crm.config import KdfSettings, Settings
+from tui_crm.connectors.base import PullRequest
+from tui_crm.emulator.dataverse.emulator import DataverseEmulator
+from tui_crm.services.profile import ProfileService
+from tui_crm.services.sync import ConnectionOptions, SyncService
+
+ENTITIES = ["account", "contact"]
+KDF = KdfSettings(memory_kib=19456, iterations=1, lanes=1)
+
+
+async def run(records: int) -> dict[str, Any]:
+    emulator = DataverseEmulator(records=records, seed=1)
+    url = emulator.start()
+    folder = Path(tempfile.mkdtemp(prefix="sync-bench-"))
+    settings = Settings(profile=folder / "profile", kdf=KDF)
+    session = await ProfileService(settings.profile, kdf=KDF).create("bench-password")
+    figures: dict[str, Any] = {"records_per_entity": records}
+    try:
+        sync = SyncService(session, settings)
+        await sync.connect(
+            "dataverse",
+            url,
+            ConnectionOptions(auth="password", user="demo@example.com", password="demo"),
+        )
+        # Floor: the connector fetches and parses every page; nothing is stored.
+        connector = await sync._open_connector()
+        definitions = {e.name: e for e in await session.records.entities()}
+        started = time.perf_counter()
+        floor_rows = 0
+        for name in ENTITIES:
+            entity = definitions[name]
+            request = PullRequest(entity, [f.name for f in entity.fields])
+            async for page in connector.pull(request):
+                floor_rows += len(page.upserts)
+        floor_seconds = time.perf_counter() - started
+        await connector.aclose()
+
+        started = time.perf_counter()
+        initial = await sync.sync(ENTITIES)
+        sync_seconds = time.perf_counter() - started
+        figures["initial"] = {
+            "records": initial["pulled"],
+            "seconds": round(sync_seconds, 3),
+            "records_per_second": round(initial["pulled"] / sync_seconds),
+            "floor_records": floor_rows,
+            "floor_seconds": round(floor_seconds, 3),
+            "ratio_to_floor": round(sync_seconds / floor_seconds, 3),
+            "requests": initial["requests"],
+            "bytes_received": initial["bytes_received"],
+        }
+        per_entity = {}
+        for name in ENTITIES:
+            quiet = await sync.sync([name])
+            per_entity[name] = {
+                "requests": quiet["requests"],
+                "bytes": quiet["bytes_received"] + quiet["bytes_sent"],
+            }
+        figures["incremental_no_changes"] = per_entity
+
+        page = await session.records.list("account", limit=100)
+        for i, record in enumerate(page.records):
+            await session.records.update("account", record.id, {"telephone1": f"+421 900 {i:03}"})
+        started = time.perf_counter()
+        changed = await sync.sync(ENTITIES)
+        figures["incremental_100_changes"] = {
+            "pushed": changed["pushed"],
+            "seconds": round(time.perf_counter() - started, 3),
+            "requests": changed["requests"],
+        }
+    finally:
+        await session.close()
+        emulator.stop()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=50_000, help="accounts and contacts each")
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args.records)), indent=2))
+
+
+if __name__ == "__main__":
+    main()
