@@ -22,7 +22,7 @@ from tui_crm.ui.app import CrmApp
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT_ROOT = ROOT / "snapshots"
-PASSWORD = "correct horse battery"
+PASSWORD = "sesame 42"
 CHEAP_KDF = KdfSettings(memory_kib=19456, iterations=1, lanes=1)
 
 
