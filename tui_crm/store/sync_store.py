@@ -88,21 +88,34 @@ def put_record(
     base_body: dict[str, Any] | None,
     modified_on: str | None,
     sync_error: str | None = None,
+    known_rowid: int | None = None,
+    known_absent: bool = False,
 ) -> None:
-    """Insert or replace one record with its projected columns and every index entry."""
+    """Insert or replace one record with its projected columns and every index entry.
+
+    `known_rowid` / `known_absent` spare the lookup when the caller already
+    read the row (a pulled page reads all its rows in one query).
+    """
     name_value = body.get(entity.primary_name)
     name = name_value if isinstance(name_value, str) else ""
     position = position_of(entity, body)
     latitude, longitude = position if position is not None else (None, None)
     body_json = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    base_json = (
-        None
-        if base_body is None
-        else json.dumps(base_body, separators=(",", ":"), ensure_ascii=False)
-    )
-    existing = conn.execute(
-        "SELECT rowid FROM records WHERE entity = ? AND id = ?", (entity.name, record_id)
-    ).fetchone()
+    if base_body is body:
+        base_json: str | None = body_json
+    elif base_body is None:
+        base_json = None
+    else:
+        base_json = json.dumps(base_body, separators=(",", ":"), ensure_ascii=False)
+    existing: tuple[int] | None
+    if known_rowid is not None:
+        existing = (known_rowid,)
+    elif known_absent:
+        existing = None
+    else:
+        existing = conn.execute(
+            "SELECT rowid FROM records WHERE entity = ? AND id = ?", (entity.name, record_id)
+        ).fetchone()
     if existing is None:
         cursor = conn.execute(
             "INSERT INTO records(entity, id, name, modified_on, latitude, longitude,"

@@ -57,7 +57,14 @@ def group_of(conn: Connection, entity: str, record_id: str) -> PendingGroup | No
     return collapse(rows) if rows else None
 
 
-def _store_synced(conn: Connection, entity: EntityDef, record: RemoteRecord) -> None:
+def _store_synced(
+    conn: Connection,
+    entity: EntityDef,
+    record: RemoteRecord,
+    current: ss.LocalRecord | None = None,
+    *,
+    absent: bool = False,
+) -> None:
     ss.put_record(
         conn,
         entity,
@@ -67,6 +74,8 @@ def _store_synced(conn: Connection, entity: EntityDef, record: RemoteRecord) -> 
         server_version=record.version,
         base_body=record.fields,
         modified_on=record.modified_on,
+        known_rowid=current.rowid if current is not None else None,
+        known_absent=absent,
     )
 
 
@@ -99,11 +108,11 @@ def _apply_records(
     for record in upserts:
         current = local.get(record.id)
         if current is None:
-            _store_synced(conn, entity, record)
+            _store_synced(conn, entity, record, absent=True)
             tally.pulled += 1
         elif current.state == "synced":
             if current.server_version != record.version or current.server_version is None:
-                _store_synced(conn, entity, record)
+                _store_synced(conn, entity, record, current)
                 tally.pulled += 1
         else:
             tally.add(_meet_pending(conn, entity, current, record, policy))
