@@ -157,3 +157,21 @@ async def test_search_results_page_by_keyset(filled: Session) -> None:
 async def test_export_yields_every_record_once(filled: Session) -> None:
     exported = [record.id async for record in filled.records.export("account")]
     assert len(exported) == len(set(exported)) == 240
+
+
+async def test_search_without_order_is_newest_first(session: Session) -> None:
+    created = [await session.records.create("account", {"name": f"Zed {i}"}) for i in range(5)]
+    page = await session.records.search("account", "zed")
+    assert [r.id for r in page.records] == [r.id for r in reversed(created)]
+
+
+async def test_search_with_an_order_sorts_every_match(filled: Session) -> None:
+    page = await filled.records.list("account", search="acme", order="name", limit=1000)
+    expected = sorted(page.records, key=lambda r: (_fold(r.name), r.id))
+    assert [r.id for r in page.records] == [r.id for r in expected]
+    assert await _walk(filled, 4, search="acme", order="name") == [r.id for r in expected]
+
+
+async def test_a_foreign_cursor_is_refused_by_search(filled: Session) -> None:
+    with pytest.raises(ValidationFailed, match="cursor"):
+        await filled.records.search("account", "acme", after=PageCursor("Acme", "x"))

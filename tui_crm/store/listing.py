@@ -3,6 +3,11 @@
 A page is fetched as "the next `limit` rows after (sort value, id)", never by
 OFFSET, so page 1000 costs what page 1 costs. The default order (primary name)
 walks the `records_by_name` index; other fields sort by a JSON extraction.
+
+A search without an explicit order is walked in the full-text index's own
+order (newest rowid first) and stops after `limit` matches, so typing a common
+prefix costs the same at a million records as at ten thousand. A search with
+an explicit order must read every match to sort them.
 """
 
 from __future__ import annotations
@@ -65,10 +70,12 @@ def list_records(
     limit: int = 50,
 ) -> Page:
     limit = max(1, min(MAX_LIMIT, limit))
+    match = fts_query(search) if search else None
+    if match is not None and order is None:
+        return _search_newest_first(conn, entity, match, after, limit)
     key = sort_key(entity, order)
     where = ["r.entity = ?", "r.state != 'deleted'"]
     params: list[Any] = [entity.name]
-    match = fts_query(search) if search else None
     if match is not None:
         where.append("r.rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)")
         params.append(match)
@@ -90,6 +97,31 @@ def list_records(
     records = [row_to_record(row) for row in rows]
     cursor = PageCursor(sort_value=rows[-1][9], id=rows[-1][2]) if more and rows else None
     return Page(records=records, next_cursor=cursor)
+
+
+def _search_newest_first(
+    conn: Connection, entity: EntityDef, match: str, after: PageCursor | None, limit: int
+) -> Page:
+    """FTS drives the loop in descending rowid order; the cursor's sort value is the rowid."""
+    params: list[Any] = [match]
+    bound = ""
+    if after is not None:
+        if not isinstance(after.sort_value, int) or isinstance(after.sort_value, bool):
+            raise ValidationFailed({"after": "cursor does not belong to this search"})
+        bound = "AND f.rowid < ? "
+        params.append(after.sort_value)
+    params += [entity.name, limit + 1]
+    columns = ", ".join("r." + c.strip() for c in RECORD_COLUMNS.split(","))
+    rows = conn.execute(
+        f"SELECT {columns}, f.rowid FROM records_fts f JOIN records r ON r.rowid = f.rowid "
+        f"WHERE records_fts MATCH ? {bound}AND r.entity = ? AND r.state != 'deleted' "
+        "ORDER BY f.rowid DESC LIMIT ?",
+        params,
+    ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = PageCursor(sort_value=rows[-1][9], id=rows[-1][2]) if more and rows else None
+    return Page(records=[row_to_record(row) for row in rows], next_cursor=cursor)
 
 
 def _after_condition(key: SortKey, after: PageCursor, descending: bool) -> tuple[str, list[Any]]:
