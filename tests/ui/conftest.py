@@ -83,9 +83,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def make_app(
-    settings: Settings, clock: FakeClock, private_config: Path
-) -> Callable[..., CrmApp]:
+def make_app(settings: Settings, clock: FakeClock, private_config: Path) -> Callable[..., CrmApp]:
     def build(**overrides: Any) -> CrmApp:
         chosen = settings.model_copy(update=overrides) if overrides else settings
         return CrmApp(chosen, clock=clock, config_path=private_config)
@@ -138,4 +136,3 @@ async def unlock(pilot: Pilot[Any], password: str = PASSWORD) -> None:
     await pilot.press("enter")
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, HomeScreen), "home screen")
     await pilot.pause()
-

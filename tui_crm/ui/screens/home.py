@@ -44,7 +44,7 @@ class HomeScreen(CrmScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static("[b]tui-crm[/b] — home", classes="screen-title")
+        yield Static("[b]tui-crm[/b] · home", classes="screen-title")
         table: DataTable[str] = DataTable(id="entities", cursor_type="row", zebra_stripes=False)
         yield table
         yield Static("", id="status", classes="status-line")

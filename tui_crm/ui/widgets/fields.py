@@ -25,7 +25,6 @@ PLACEHOLDERS: dict[FieldType, str] = {
     FieldType.DATE: "YYYY-MM-DD",
     FieldType.DATETIME: "YYYY-MM-DD HH:MM (UTC)",
     FieldType.EMAIL: "name@example.com",
-    FieldType.PHONE: "+1 555 0100",
     FieldType.URL: "https://…",
     FieldType.LATITUDE: "-90 … 90",
     FieldType.LONGITUDE: "-180 … 180",
