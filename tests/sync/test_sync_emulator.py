@@ -281,3 +281,35 @@ async def test_fault_rate_converges_without_duplicates(
         assert emu.get("account", record_id) is not None
         assert names.count(f"offline {i}") == 1
     await assert_converged(session, emu, "account", ["name"])
+
+
+async def test_malformed_json_and_unexpected_status_are_clear_and_lose_nothing(
+    tmp_path: Path, session: Session, emu: Emu
+) -> None:
+    sync = await connect(session, make_settings(tmp_path), emu)
+    await sync.sync(["account"])
+    record_id = await first_account(session)
+    await session.records.update("account", record_id, {"name": "survives bad answers"})
+    for kind in ("malformed", "status"):
+        emu.faults(1.0, (kind,))
+        with pytest.raises(ConnectionFailed) as caught:
+            await sync.sync(["account"])
+        message = str(caught.value)
+        assert "\n" not in message and "Traceback" not in message
+        assert len(await session.records.outbox()) == 1
+    emu.faults(0.0)
+    assert (await sync.sync(["account"]))["errors"] == 0
+    assert emu.get("account", record_id)["name"] == "survives bad answers"  # type: ignore[index]
+
+
+async def test_throttled_with_retry_after_then_completes(
+    tmp_path: Path, session: Session, emu: Emu
+) -> None:
+    sync = await connect(session, make_settings(tmp_path), emu)
+    emu.raw.set_rate_limit(2, 1.0)
+    summary = await sync.sync(["account", "contact", "task"])
+    emu.raw.reset_budget()
+    assert summary["errors"] == 0
+    assert summary["requests"] > 3
+    await assert_converged(session, emu, "account", ["name"])
+    await assert_converged(session, emu, "contact", ["lastname"])
