@@ -175,3 +175,37 @@ async def test_search_with_an_order_sorts_every_match(filled: Session) -> None:
 async def test_a_foreign_cursor_is_refused_by_search(filled: Session) -> None:
     with pytest.raises(ValidationFailed, match="cursor"):
         await filled.records.search("account", "acme", after=PageCursor("Acme", "x"))
+
+
+async def test_long_words_match_whole_word_prefixes_only(session: Session) -> None:
+    pacific = await session.records.create("account", {"name": "Pacific Trading"})
+    await session.records.create("account", {"name": "Pacman Games"})
+    zurich = await session.records.create("account", {"name": "Zürich Versicherung"})
+    page = await session.records.search("account", "pacif")
+    assert [r.id for r in page.records] == [pacific.id]
+    assert [r.id for r in (await session.records.search("account", "ZURI")).records] == [zurich.id]
+    assert (await session.records.search("account", "pacifica")).records == []
+    sorted_page = await session.records.list("account", search="pacif", order="name")
+    assert [r.id for r in sorted_page.records] == [pacific.id]
+
+
+@pytest.mark.parametrize("query", ["a", "ac", "acme", "acme 3", "zeta", "emile", "berl", "row 1"])
+async def test_search_equals_a_brute_force_word_prefix_scan(filled: Session, query: str) -> None:
+    from tui_crm.store.search import words
+
+    account = await filled.records.entity("account")
+    text_fields = [f.name for f in account.fields if f.type.value in ("text", "multiline")]
+    everything = (await filled.records.list("account", limit=1000)).records
+
+    def matches(record: Record) -> bool:
+        found = set(words(record.name))
+        for name in text_fields:
+            value = record.fields.get(name)
+            if isinstance(value, str):
+                found.update(words(value))
+        return all(any(w.startswith(t) for w in found) for t in words(query))
+
+    expected = {r.id for r in everything if matches(r)}
+    got = await _walk(filled, 25, search=query)
+    assert len(got) == len(set(got))
+    assert set(got) == expected

@@ -21,10 +21,10 @@ from tui_crm.domain.errors import ValidationFailed
 from tui_crm.domain.records import Page, PageCursor
 from tui_crm.store.database import Connection
 from tui_crm.store.records import RECORD_COLUMNS, row_to_record
+from tui_crm.store.search import SearchPlan, filter_sql, plan_search, register_filter
 
 MAX_LIMIT = 1000
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +51,6 @@ def sort_key(entity: EntityDef, order: str | None) -> SortKey:
     return SortKey(expression, nullable=True)
 
 
-def fts_query(text: str) -> str | None:
-    """Each word becomes a quoted prefix term, all required: typing 'jo sm' finds 'John Smith'."""
-    tokens = _TOKEN.findall(text)
-    if not tokens:
-        return None
-    return " ".join(f'"{token}"*' for token in tokens)
-
-
 def list_records(
     conn: Connection,
     entity: EntityDef,
@@ -70,15 +62,21 @@ def list_records(
     limit: int = 50,
 ) -> Page:
     limit = max(1, min(MAX_LIMIT, limit))
-    match = fts_query(search) if search else None
-    if match is not None and order is None:
-        return _search_newest_first(conn, entity, match, after, limit)
+    plan = plan_search(search) if search else None
+    if plan is not None:
+        register_filter(conn, entity)
+    if plan is not None and order is None:
+        return _search_newest_first(conn, entity, plan, after, limit)
     key = sort_key(entity, order)
     where = ["r.entity = ?", "r.state != 'deleted'"]
     params: list[Any] = [entity.name]
-    if match is not None:
+    if plan is not None:
         where.append("r.rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)")
-        params.append(match)
+        params.append(plan.match)
+        extra_sql, extra_params = filter_sql(plan)
+        if extra_sql:
+            where.append(extra_sql.removeprefix(" AND "))
+            params.extend(extra_params)
     if after is not None:
         condition, extra = _after_condition(key, after, descending)
         where.append(condition)
@@ -100,22 +98,24 @@ def list_records(
 
 
 def _search_newest_first(
-    conn: Connection, entity: EntityDef, match: str, after: PageCursor | None, limit: int
+    conn: Connection, entity: EntityDef, plan: SearchPlan, after: PageCursor | None, limit: int
 ) -> Page:
     """FTS drives the loop in descending rowid order; the cursor's sort value is the rowid."""
-    params: list[Any] = [match]
+    params: list[Any] = [plan.match]
     bound = ""
     if after is not None:
         if not isinstance(after.sort_value, int) or isinstance(after.sort_value, bool):
             raise ValidationFailed({"after": "cursor does not belong to this search"})
         bound = "AND f.rowid < ? "
         params.append(after.sort_value)
-    params += [entity.name, limit + 1]
+    params.append(entity.name)
+    extra_sql, extra_params = filter_sql(plan)
+    params += [*extra_params, limit + 1]
     columns = ", ".join("r." + c.strip() for c in RECORD_COLUMNS.split(","))
     rows = conn.execute(
         f"SELECT {columns}, f.rowid FROM records_fts f JOIN records r ON r.rowid = f.rowid "
-        f"WHERE records_fts MATCH ? {bound}AND r.entity = ? AND r.state != 'deleted' "
-        "ORDER BY f.rowid DESC LIMIT ?",
+        f"WHERE records_fts MATCH ? {bound}AND r.entity = ? AND r.state != 'deleted'"
+        f"{extra_sql} ORDER BY f.rowid DESC LIMIT ?",
         params,
     ).fetchall()
     more = len(rows) > limit
