@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -235,9 +236,7 @@ def test_a_broken_command_module_costs_only_its_own_commands(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("TUI_CRM_DEBUG", raising=False)
-    monkeypatch.setattr(
-        cli_main, "COMMAND_MODULES", (*cli_main.COMMAND_MODULES, "broken_cli_cmds")
-    )
+    monkeypatch.setattr(cli_main, "COMMAND_MODULES", (*cli_main.COMMAND_MODULES, "broken_cli_cmds"))
     assert cli_main.main(["--profile", str(fake_commands / "p"), "async-ok"]) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
@@ -261,3 +260,30 @@ def test_broken_pipe_is_quiet(fake_commands: Path) -> None:
     )
     assert code.returncode == 1
     assert code.stderr == b""
+
+
+def test_no_command_opens_the_interface_with_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = []
+
+    def fake_run_app(settings: object) -> int:
+        seen.append(settings)
+        return 7
+
+    fake_ui = types.ModuleType("tui_crm.ui.app")
+    fake_ui.run_app = fake_run_app  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tui_crm.ui.app", fake_ui)
+    monkeypatch.setenv("TUI_CRM_CONFIG", str(tmp_path / "config.toml"))
+    assert cli_main.main(["--profile", str(tmp_path / "p")]) == 7
+    [settings] = seen
+    assert settings.profile == tmp_path / "p"  # type: ignore[attr-defined]
+
+
+def test_no_command_without_an_interface_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "tui_crm.ui.app", None)
+    monkeypatch.setenv("TUI_CRM_CONFIG", str(tmp_path / "config.toml"))
+    assert cli_main.main(["--profile", str(tmp_path / "p")]) == 1
+    assert capsys.readouterr().err == "tui-crm: the interface is not part of this build\n"
