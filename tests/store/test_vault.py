@@ -255,3 +255,26 @@ def _flip(path: Path, offset: int) -> None:
     data = bytearray(path.read_bytes())
     data[offset] ^= 0x40
     path.write_bytes(bytes(data))
+
+
+async def test_passwd_can_raise_the_kdf_cost(
+    profile_dir: Path, made: ProfileService, password: str, clock: FakeClock
+) -> None:
+    stronger = ProfileService(
+        profile_dir,
+        kdf=CHEAP_KDF.model_copy(update={"memory_kib": 32768, "iterations": 2}),
+        clock=clock,
+    )
+    await stronger.change_password(password, "stronger password")
+    kdf = json.loads((profile_dir / "profile.key").read_text())["kdf"]
+    assert (kdf["memory_kib"], kdf["iterations"]) == (32768, 2)
+    # Any service opens it: the cost is read from the key file, not from settings.
+    session = await made.unlock("stronger password")
+    await session.close()
+
+
+async def test_closing_twice_is_harmless(made: ProfileService, password: str) -> None:
+    session = await made.unlock(password)
+    await session.close()
+    await session.close()
+    assert session.closed
