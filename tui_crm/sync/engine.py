@@ -13,13 +13,22 @@ and converges; a run still marked "running" at start is marked interrupted.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from tui_crm.connectors.base import Checkpoint, Connector, DeltaExpired, PullRequest, PushOp
+from tui_crm.connectors.base import (
+    Checkpoint,
+    Connector,
+    DeltaExpired,
+    PullPage,
+    PullRequest,
+    PushOp,
+)
 from tui_crm.connectors.http import TrafficCounters
 from tui_crm.domain.conflicts import ConflictPolicy
 from tui_crm.domain.entities import EntityDef
@@ -257,15 +266,31 @@ class SyncEngine:
             page_size=self._page_size,
         )
         done = 0
-        pages = self._connector.pull(request)
-        async for page in pages:
-            self._check_cancel()
-            outcome = await self._db(
-                partial(apply.apply_page, entity=plan.entity, page=page, policy=plan.policy)
-            )
-            tally.add(outcome)
-            done += len(page.upserts) + len(page.deletes)
-            self._progress(progress, "pull", plan.entity.name, done, tally.errors)
+        pages = self._connector.pull(request).__aiter__()
+        # The next page is fetched and parsed while this one is written on the DB
+        # thread; pages are still applied strictly in order, each with its checkpoint.
+        upcoming: asyncio.Future[PullPage] = asyncio.ensure_future(anext(pages))
+        try:
+            while True:
+                try:
+                    page = await upcoming
+                except StopAsyncIteration:
+                    return
+                self._check_cancel()
+                upcoming = asyncio.ensure_future(anext(pages))
+                outcome = await self._db(
+                    partial(apply.apply_page, entity=plan.entity, page=page, policy=plan.policy)
+                )
+                tally.add(outcome)
+                done += len(page.upserts) + len(page.deletes)
+                self._progress(progress, "pull", plan.entity.name, done, tally.errors)
+        finally:
+            if not upcoming.done():
+                upcoming.cancel()
+                with contextlib.suppress(BaseException):
+                    await upcoming
+            elif not upcoming.cancelled():
+                upcoming.exception()
 
     async def _sweep(self, plan: EntityPlan, tally: Tally) -> None:
         """The id-only pass: local synced records the server no longer shows are removed."""
