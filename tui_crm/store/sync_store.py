@@ -442,24 +442,7 @@ def get_conflict(conn: Connection, conflict_id: int) -> Conflict | None:
     return _conflict(row) if row else None
 
 
-# -- credentials -------------------------------------------------------------
-
-
-def save_credentials(conn: Connection, values: dict[str, Any]) -> None:
-    conn.executemany(
-        "INSERT INTO credentials(key, value) VALUES (?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [(k, json.dumps(v)) for k, v in values.items()],
-    )
-
-
-def delete_credentials(conn: Connection, keys: list[str]) -> None:
-    conn.executemany("DELETE FROM credentials WHERE key = ?", [(k,) for k in keys])
-
-
-def load_credentials(conn: Connection) -> dict[str, Any]:
-    rows = conn.execute("SELECT key, value FROM credentials").fetchall()
-    return {r[0]: json.loads(r[1]) if r[1] is not None else None for r in rows}
+# -- entities ----------------------------------------------------------------
 
 
 def set_sync_enabled(conn: Connection, entities: list[str]) -> None:
