@@ -59,15 +59,15 @@ def insert_many(
         name = name if isinstance(name, str) else ""
         position = indexing.position_of(entity, fields)
         lat, lon = position or (None, None)
-        record_rows.append(
-            (rowid, entity.name, ident, name, now, lat, lon, state.value, _dumps(fields))
-        )
+        body = _dumps(fields)
+        record_rows.append((rowid, entity.name, ident, name, now, lat, lon, state.value, body))
         fts_rows.append((rowid, name, indexing.searchable_text(entity, fields)))
         if position is not None:
             position_rows.append((rowid, position[0], position[0], position[1], position[1]))
         link_rows += [(rowid, f, t, i) for f, t, i in indexing.lookups_of(fields)]
         if queue_changes:
-            outbox_rows.append((entity.name, ident, _dumps(given), str(uuid.uuid4()), now))
+            sent = body if fields == given else _dumps(given)
+            outbox_rows.append((entity.name, ident, sent, str(uuid.uuid4()), now))
         ids.append(ident)
     conn.executemany(
         "INSERT INTO records(rowid, entity, id, name, modified_on, latitude, longitude, "
