@@ -168,14 +168,22 @@ async def test_flipped_byte_in_key_file_is_damage(
         await made.unlock(password)
 
 
-async def test_key_file_of_another_profile_is_damage(
-    tmp_path: Path, profile_dir: Path, made: ProfileService, password: str
+async def test_key_file_of_another_profile_is_damage_and_sqlcipher_stays_quiet(
+    tmp_path: Path,
+    profile_dir: Path,
+    made: ProfileService,
+    password: str,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     other = ProfileService(tmp_path / "other", kdf=CHEAP_KDF)
     await (await other.create(password)).close()
     os.replace(tmp_path / "other" / "profile.key", profile_dir / "profile.key")
+    capfd.readouterr()
     with pytest.raises(ProfileDamaged, match=r"another profile|cannot be decrypted"):
         await made.unlock(password)
+    # A wrong key must not make SQLCipher print HMAC errors into the terminal UI.
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""
 
 
 async def test_flipped_byte_in_first_page_is_damage(
