@@ -7,6 +7,7 @@ profile is open (WAL full of fresh pages) and after it is closed.
 
 from __future__ import annotations
 
+import stat
 import uuid
 from pathlib import Path
 
@@ -58,6 +59,8 @@ async def test_no_plaintext_in_any_file_while_open_and_after_close(tmp_path: Pat
     needles = _encodings(marker) + _encodings(password)
     names = {p.name for p in (tmp_path / "profile").iterdir()}
     assert "profile.db-wal" in names
+    for path in (tmp_path / "profile").iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
     assert _hits(tmp_path, needles) == []
     await session.close()
     assert _hits(tmp_path, needles) == []

@@ -26,8 +26,9 @@ async def test_create_writes_private_key_file_and_encrypted_db(
 ) -> None:
     session = await profiles.create(password)
     await session.close()
-    key_mode = stat.S_IMODE((profile_dir / "profile.key").stat().st_mode)
-    assert key_mode == 0o600
+    for name in ("profile.key", "profile.db"):
+        assert stat.S_IMODE((profile_dir / name).stat().st_mode) == 0o600, name
+    assert stat.S_IMODE(profile_dir.stat().st_mode) == 0o700
     header = (profile_dir / "profile.db").read_bytes()[:16]
     assert header != b"SQLite format 3\x00"
     key_json = json.loads((profile_dir / "profile.key").read_text())

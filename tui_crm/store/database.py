@@ -10,6 +10,7 @@ make the file unreadable.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,9 @@ def open_database(path: Path, key: bytearray, *, create: bool = False) -> Connec
     """
     if not create and not path.exists():
         raise ProfileDamaged("database file is missing")
+    if create and not path.exists():
+        # Owner-only from the first byte; SQLite gives -wal and -shm the same mode.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     conn = sqlcipher3.connect(str(path), isolation_level=None)
     try:
         conn.execute("PRAGMA cipher_log_level = NONE")
