@@ -347,7 +347,13 @@ class SyncService:
             await connector.aclose()
 
     async def query(
-        self, entity: str, *, filter: str = "", order: str | None = None, top: int = 50
+        self,
+        entity: str,
+        *,
+        filter: str = "",
+        order: str | None = None,
+        descending: bool = False,
+        top: int = 50,
     ) -> list[Record]:
         """Online: one server page, cached; falls back to the store when the server is away."""
         definition = await self._session.records.entity(entity)
@@ -355,7 +361,9 @@ class SyncService:
             try:
                 connector = await self._open_connector()
                 try:
-                    remote = await connector.query(definition, filter=filter, order=order, top=top)
+                    remote = await connector.query(
+                        definition, filter=filter, order=order, descending=descending, top=top
+                    )
                 finally:
                     await connector.aclose()
                 await self._cache(remote, entity)
@@ -386,6 +394,10 @@ class SyncService:
         except ConnectionFailed:
             self.online = False
         return await self._session.records.get(entity, record_id)
+
+    async def push_record(self, entity: str, record_id: str) -> None:
+        """Send this record's pending change now (online saves); ConnectionFailed if away."""
+        await self._push_one(entity, record_id)
 
     async def _push_one(self, entity: str, record_id: str) -> None:
         definition = await self._session.records.entity(entity)

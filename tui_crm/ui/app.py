@@ -58,6 +58,7 @@ class CrmApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("ctrl+l", "lock", "Lock", id="app.lock", show=False),
+        Binding("ctrl+o", "toggle_online", "Online/offline", id="app.online", show=False),
     ]
 
     def __init__(
@@ -131,6 +132,7 @@ class CrmApp(App[int]):
 
     async def unlocked(self, session: Session) -> None:
         self.session = session
+        session.sync.configure(self.settings)  # sync rules and the online/offline choice
         self.idle.touch()
         try:
             self.entity_defs = await session.records.entities()
@@ -239,6 +241,11 @@ class CrmApp(App[int]):
             return
         screen_class: type[Screen[Any]] = getattr(module, class_name)
         self.push_screen(screen_class())
+
+    def action_toggle_online(self) -> None:
+        from tui_crm.ui.online_switch import toggle_online
+
+        toggle_online(self)
 
     def action_help(self) -> None:
         from tui_crm.ui.screens.help import HelpScreen

@@ -28,7 +28,10 @@ class CrmScreen(Screen[ResultT], Generic[ResultT]):
 
     @property
     def records(self) -> RecordService:
-        return self.crm.session_or_raise().records
+        """The record service of the current mode: online reads and saves go to the server."""
+        from tui_crm.ui.online_switch import records_for
+
+        return records_for(self.crm)
 
 
 class CrmModal(ModalScreen[ResultT], Generic[ResultT]):
