@@ -51,6 +51,11 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _record_id(text: str) -> str:
+    """Ids are stored as lower-case GUIDs; accept one pasted from an upper-case source."""
+    return text.strip().lower()
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     records = subparsers.add_parser("records", help="list, read, write, import and export records")
     actions = records.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -74,7 +79,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     get = actions.add_parser("get", help="show one record")
     get.add_argument("entity", metavar="ENTITY")
-    get.add_argument("id", metavar="ID")
+    get.add_argument("id", metavar="ID", type=_record_id)
     get.add_argument("--json", action="store_true", help="print the record as JSON")
     get.set_defaults(handler=get_record)
 
@@ -86,14 +91,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     update = actions.add_parser("update", help="change named fields of a record")
     update.add_argument("entity", metavar="ENTITY")
-    update.add_argument("id", metavar="ID")
+    update.add_argument("id", metavar="ID", type=_record_id)
     _add_set_option(update)
     update.add_argument("--json", action="store_true", help="print the updated record as JSON")
     update.set_defaults(handler=update_record)
 
     delete = actions.add_parser("delete", help="delete a record")
     delete.add_argument("entity", metavar="ENTITY")
-    delete.add_argument("id", metavar="ID")
+    delete.add_argument("id", metavar="ID", type=_record_id)
     delete.set_defaults(handler=delete_record)
 
     importing = actions.add_parser(
