@@ -1,4 +1,4 @@
-"""Keys: help lists the screen's bindings, the keymap remaps by id, the palette reaches everything."""
+"""Keys: help lists bindings, the keymap remaps by id, the palette reaches everything."""
 
 from __future__ import annotations
 

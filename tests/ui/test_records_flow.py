@@ -190,3 +190,23 @@ async def test_escape_with_unsaved_changes_asks_before_discarding(
         assert await app.session.records.outbox() == [
             change for change in await app.session.records.outbox() if change.op == "create"
         ]
+
+
+async def test_search_typed_in_one_burst_goes_to_the_search(
+    make_app: Callable[..., CrmApp], settings: Settings
+) -> None:
+    """Over SSH `/canary` arrives at once; its `n` must not open a new record."""
+    from textual import events
+
+    await create_profile(settings, SEED)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        await pilot.press("1")
+        await wait_until(pilot, lambda: len(names(app)) == 2, "rows")
+        for char in "/north":
+            app.post_message(events.Key("slash" if char == "/" else char, char))
+        search = app.screen.query_one("#search", Input)
+        await wait_until(pilot, lambda: search.value == "north", "burst typed into search")
+        assert isinstance(app.screen, RecordListScreen)
+        await wait_until(pilot, lambda: names(app) == ["Northwind Traders"], "filtered")

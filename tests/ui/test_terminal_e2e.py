@@ -40,10 +40,17 @@ def tui_crm_command() -> list[str]:
 class Terminal:
     """One tmux server on a private socket, one 80x24 window running a command."""
 
-    def __init__(self, socket: Path, env: dict[str, str]) -> None:
-        self.socket = socket
+    def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.session = ""
+        self.sockets: list[Path] = []
+        self.socket = self._new_socket()
+
+    def _new_socket(self) -> Path:
+        # Socket paths are limited to ~100 bytes; tmp_path can be long.
+        socket = Path("/tmp") / f"tui-crm-e2e-{uuid.uuid4().hex[:12]}.sock"
+        self.sockets.append(socket)
+        return socket
 
     def tmux(self, *args: str, check: bool = True) -> str:
         assert TMUX is not None
@@ -81,8 +88,16 @@ class Terminal:
     def keys(self, *names: str) -> None:
         self.tmux("send-keys", "-t", self.session, *names)
 
-    def stop(self) -> None:
+    def restart_server(self) -> None:
+        """A fresh tmux server: killing the last session of one makes it exit asynchronously."""
         self.tmux("kill-server", check=False)
+        self.socket = self._new_socket()
+
+    def stop(self) -> None:
+        for socket in self.sockets:
+            self.socket = socket
+            self.tmux("kill-server", check=False)
+            socket.unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -97,12 +112,9 @@ def terminal(tmp_path: Path) -> Iterator[Terminal]:
         "PATH": os.environ.get("PATH", ""),
         "LANG": "C.UTF-8",
     }
-    # Socket paths are limited to ~100 bytes; tmp_path can be long.
-    socket = Path("/tmp") / f"tui-crm-e2e-{uuid.uuid4().hex[:12]}.sock"
-    term = Terminal(socket, env)
+    term = Terminal(env)
     yield term
     term.stop()
-    socket.unlink(missing_ok=True)
 
 
 def cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -161,7 +173,7 @@ def test_create_quit_restart_and_find_by_search(terminal: Terminal, tmp_path: Pa
     terminal.keys("C-q")
     ended = terminal.wait_for("EXITED=")
     assert "EXITED=0" in ended
-    terminal.stop()
+    terminal.restart_server()
 
     terminal.start(app)
     terminal.wait_for("Password")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
@@ -32,7 +32,8 @@ class RecordListScreen(CrmScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", id="records.down", show=False),
         Binding("k", "cursor_up", "Up", id="records.up", show=False),
-        Binding("slash", "search", "Search", id="records.search"),
+        # Priority: the binding must run before the keys typed after it are routed.
+        Binding("slash", "search", "Search", id="records.search", priority=True),
         Binding("n", "new", "New", id="records.new"),
         Binding("s", "sort_next", "Sort", id="records.sort"),
         Binding("r", "reverse", "Reverse", id="records.reverse"),
@@ -50,6 +51,7 @@ class RecordListScreen(CrmScreen[None]):
         self._generation = 0
         self._debounce: Timer | None = None
         self._reselect: str | None = None
+        self._typing_search = False
 
     def compose(self) -> ComposeResult:
         yield Static("", id="title", classes="screen-title")
@@ -178,8 +180,28 @@ class RecordListScreen(CrmScreen[None]):
 
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
+        if search.has_focus:
+            search.insert_text_at_cursor("/")
+            return
         search.display = True
         search.focus()
+        self._typing_search = True
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed right after `/` belong to the search, even before focus has moved.
+
+        Over a slow link `/name` arrives in one burst: the keys are routed to
+        the table before the focus change lands, and `n` must not open a new
+        record. `/` is a priority binding, so this flag is set before they come.
+        """
+        search = self.query_one("#search", Input)
+        # A printable key reaching the screen was not handled by the search box
+        # itself (it was routed before focus moved): it still belongs there.
+        if self._typing_search and event.is_printable:
+            if event.character:
+                search.insert_text_at_cursor(event.character)
+            event.stop()
+            event.prevent_default()
 
     @on(Input.Changed, "#search")
     def search_changed(self, event: Input.Changed) -> None:
@@ -195,6 +217,7 @@ class RecordListScreen(CrmScreen[None]):
 
     @on(Input.Submitted, "#search")
     def search_done(self) -> None:
+        self._typing_search = False
         self.table.focus()
 
     # ----- other actions ---------------------------------------------------
@@ -202,6 +225,7 @@ class RecordListScreen(CrmScreen[None]):
     def action_back(self) -> None:
         search = self.query_one("#search", Input)
         if search.has_focus or search.display:
+            self._typing_search = False
             if search.value:
                 search.value = ""
                 self._apply_search("")
