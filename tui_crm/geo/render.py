@@ -123,9 +123,7 @@ def format_distance(metres: float) -> str:
     if metres >= 1000:
         km = metres / 1000
         return f"{km:g} km" if km >= 10 or km == int(km) else f"{km:.1f} km"
-    if metres >= 1:
-        return f"{metres:.0f} m"
-    return f"{metres * 100:.0f} cm"
+    return f"{metres:.0f} m"
 
 
 class _Canvas:

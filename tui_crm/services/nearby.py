@@ -21,6 +21,7 @@ from tui_crm.domain.entities import EntityDef
 from tui_crm.domain.errors import DomainError, FeatureOff
 from tui_crm.domain.records import Record
 from tui_crm.geo.fix import Fix, FixMode, LocationState, LocationStatus, is_usable_position
+from tui_crm.geo.mapping import compass_point, fit_scale, marker_for, pins_for_hits
 from tui_crm.geo.nearby import (
     Candidate,
     NearbyHit,
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAP_MODES",
+    "MAP_OFF_MESSAGE",
     "CheckIn",
     "DeviceMarker",
     "Fix",
@@ -76,8 +78,12 @@ __all__ = [
     "RenderedMap",
     "Route",
     "Stop",
+    "compass_point",
+    "fit_scale",
     "format_distance",
+    "marker_for",
     "parse_distance",
+    "pins_for_hits",
     "project_pins",
     "render_map",
     "render_projected",
