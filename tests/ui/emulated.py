@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.ui.conftest import PASSWORD
 from tui_crm.config import Settings
 from tui_crm.connectors.http import RetryPolicy
 from tui_crm.emulator.dataverse import DataverseEmulator
@@ -21,8 +22,6 @@ from tui_crm.services.profile import ProfileService
 from tui_crm.services.session import Session
 from tui_crm.services.sync import ConnectionOptions, SyncService
 from tui_crm.ui.app import CrmApp
-
-from tests.ui.conftest import PASSWORD
 
 DEMO_USER = "demo@example.com"
 DEMO_PASSWORD = "demo"
@@ -82,7 +81,3 @@ def tune_app_sync(app: CrmApp) -> SyncService:
     sync.online = session.sync.online
     session.sync = sync
     return sync
-
-
-def account_key(row: dict[str, Any]) -> str:
-    return str(row["accountid"])
