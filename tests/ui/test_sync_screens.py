@@ -216,3 +216,57 @@ async def test_conflict_list_opens_the_merge_and_the_choice_reaches_the_server(
     assert server["telephone1"] == "+421 333 333"
     assert server["address1_city"] == "Devicetown"
     assert server["emailaddress1"] == "srv@example.com"
+
+
+async def test_take_server_and_take_mine_for_whole_records(
+    make_app: Callable[..., CrmApp], settings: Settings, emulator: DataverseEmulator
+) -> None:
+    await connected_profile(settings, emulator)
+    accounts = emulator.records("account")
+    first, second = str(accounts[0]["accountid"]), str(accounts[1]["accountid"])
+
+    async def edit(session: Session) -> None:
+        for record_id in (first, second):
+            await session.records.update("account", record_id, {"telephone1": "+421 111 111"})
+
+    await with_session(settings, edit)
+    for record_id in (first, second):
+        emulator.update("account", record_id, {"telephone1": "+421 222 222"})
+
+    async def sync(session: Session) -> None:
+        assert (await session.sync.sync())["conflicts"] == 2
+
+    await with_session(settings, sync)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        tune_app_sync(app)
+        screen = await open_sync_status(pilot, app)
+        table = screen.query_one("#sync-conflicts", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 2, "two conflicts")
+        session = app.session_or_raise()
+        conflicts = await session.sync.conflicts(open_only=True)
+        by_record = {c.record_id: c.id for c in conflicts}
+
+        for record_id, key in ((first, "S"), (second, "M")):
+            table.move_cursor(row=table.get_row_index(str(by_record[record_id])))
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, MergeScreen), "merge")
+            await pilot.press(key)
+            await wait_until(pilot, lambda: isinstance(app.screen, SyncStatusScreen), "back")
+            await wait_until(
+                pilot,
+                lambda: by_record[record_id] not in [int(str(k.value)) for k in table.rows],
+                "resolved row gone",
+            )
+
+        kept = await session.records.get("account", first)
+        assert kept.fields["telephone1"] == "+421 222 222"
+        await pilot.press("a")  # resolved ones stay visible as a log
+        await wait_until(pilot, lambda: table.row_count == 2, "the log")
+        assert "✓ server" in str(table_rows(screen, "#sync-conflicts"))
+        await pilot.press("s")
+        await wait_until(pilot, lambda: screen.board.outcome == "done", "sync")
+    server_first, server_second = emulator.get("account", first), emulator.get("account", second)
+    assert server_first is not None and server_first["telephone1"] == "+421 222 222"
+    assert server_second is not None and server_second["telephone1"] == "+421 111 111"
