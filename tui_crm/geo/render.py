@@ -182,22 +182,6 @@ class _Canvas:
             return False
         return not any(self.taken[row][col : col + length])
 
-    def dot_glyph(self, bits: int) -> str:
-        mode = self.view.mode
-        if bits == 0:
-            return " "
-        if mode == "braille":
-            value = 0
-            for sub_y in range(4):
-                for sub_x in range(2):
-                    if bits & (1 << (sub_y * 2 + sub_x)):
-                        value |= _BRAILLE_BITS[sub_y][sub_x]
-            return chr(0x2800 + value)
-        top, bottom = bool(bits & 1), bool(bits & 2)
-        if mode == "blocks":
-            return "█" if top and bottom else ("▀" if top else "▄")
-        return ":" if top and bottom else ("'" if top else ".")
-
     def finish(self) -> tuple[tuple[str, ...], tuple[StyleSpan, ...]]:
         lines: list[str] = []
         spans: list[StyleSpan] = []
@@ -210,12 +194,29 @@ class _Canvas:
                     chars.append(char)
                     styles.append(self.styles[row][col])
                 else:
-                    glyph = self.dot_glyph(self.dots[row][col])
+                    glyph = cell_glyph(self.view.mode, self.dots[row][col])
                     chars.append(glyph)
                     styles.append("ring" if glyph != " " else None)
             lines.append("".join(chars))
             spans.extend(_runs(row, styles))
         return tuple(lines), tuple(spans)
+
+
+def cell_glyph(mode: MapMode, bits: int) -> str:
+    """The character for one cell's dots; bit (sub_y * dots_x + sub_x) is the dot at (x, y)."""
+    if bits == 0:
+        return " "
+    if mode == "braille":
+        value = 0
+        for sub_y in range(4):
+            for sub_x in range(2):
+                if bits & (1 << (sub_y * 2 + sub_x)):
+                    value |= _BRAILLE_BITS[sub_y][sub_x]
+        return chr(0x2800 + value)
+    top, bottom = bool(bits & 1), bool(bits & 2)
+    if mode == "blocks":
+        return "█" if top and bottom else ("▀" if top else "▄")
+    return ":" if top and bottom else ("'" if top else ".")
 
 
 def _runs(row: int, styles: Sequence[str | None]) -> list[StyleSpan]:
@@ -301,7 +302,7 @@ def render_projected(
     for (col, row), group in groups:
         dropped += len(group) - 1
         lead = group[0]
-        label = lead.label[:LABEL_MAX].strip()
+        label = short_label(lead.label, view.mode)
         if not label:
             continue
         if not _place_label(canvas, col, row, label, lead.highlighted):
@@ -309,6 +310,14 @@ def render_projected(
 
     lines, spans = canvas.finish()
     return RenderedMap(lines, spans, dropped, off_map, pin_cells, scale_m)
+
+
+def short_label(label: str, mode: MapMode) -> str:
+    """At most LABEL_MAX cells, with a visible cut (`…`, or `~` where only ASCII is safe)."""
+    text = " ".join(label.split())
+    if len(text) <= LABEL_MAX:
+        return text
+    return text[: LABEL_MAX - 1].rstrip() + ("~" if mode == "ascii" else "…")
 
 
 def _place_label(canvas: _Canvas, col: int, row: int, label: str, highlighted: bool) -> bool:
