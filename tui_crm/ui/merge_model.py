@@ -4,7 +4,8 @@ A field only one side changed since the base starts on that side (the usual
 three-way rule); a field both sides changed differently starts undecided and
 must be chosen before the merge can be saved, so no edit is dropped by a
 default the user never saw. Fields all three versions agree on are carried
-through untouched and not shown.
+through untouched and not shown, as are read-only and unknown fields (the
+server's value is kept for those).
 """
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ class Merge:
         for name in names:
             definition = entity.field(name)
             values = (base.get(name), server.get(name), mine.get(name))
-            if definition is not None and definition.read_only:
-                # The server owns these: keep its value so the merge never writes them.
+            if definition is None or definition.read_only:
+                # The server owns these (or the form cannot show them): keep its value.
                 kept = values[1] if conflict.server is not None else values[2]
                 if kept is not None:
                     merge.carried[name] = kept
@@ -78,8 +79,7 @@ class Merge:
                 if values[0] is not None:
                     merge.carried[name] = values[0]
                 continue
-            label = definition.label if definition else name
-            merge.fields.append(MergeField(name, label, *values, _first_choice(*values)))
+            merge.fields.append(MergeField(name, definition.label, *values, _first_choice(*values)))
         return merge
 
     def choose(self, index: int, choice: str, value: Any = None) -> None:
