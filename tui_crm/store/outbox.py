@@ -80,6 +80,17 @@ def list_changes(conn: Connection) -> list[Change]:
     return [row_to_change(row) for row in rows]
 
 
+def count_changes(conn: Connection) -> int:
+    """Pending changes, counted without loading them (Home shows this at any size)."""
+    return int(conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+
+def first_changes(conn: Connection, limit: int) -> list[Change]:
+    """The oldest `limit` changes: a screen shows a bounded head of a long outbox."""
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM outbox ORDER BY seq LIMIT ?", (limit,))
+    return [row_to_change(row) for row in rows.fetchall()]
+
+
 def row_to_change(row: tuple[Any, ...]) -> Change:
     seq, entity, record_id, op, fields, base, mutation_id, created_at, attempts, last_error = row
     return Change(

@@ -286,5 +286,5 @@ class CrmApp(App[int]):
 def run_app(settings: Settings) -> int:
     """Entry point for `tui-crm` without a subcommand; returns the process exit code."""
     app = CrmApp(settings)
-    result = app.run(mouse=settings.mouse)
-    return int(result or 0) if app.return_code in (None, 0) else int(app.return_code or 1)
+    app.run(mouse=settings.mouse)
+    return app.return_code or 0

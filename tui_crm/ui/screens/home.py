@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -10,12 +10,19 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Static
 
 from tui_crm.domain import DomainError
+from tui_crm.services.overview import overview
 from tui_crm.ui.screens.base import CrmScreen
 
-if TYPE_CHECKING:
-    from tui_crm.services.session import Session
-
 ENTITY_KEYS = "123456789"
+
+
+def last_sync_text(run: dict[str, Any] | None) -> str:
+    """'never', or the UTC time of the last run and how it ended."""
+    if run is None:
+        return "never"
+    when = str(run.get("finished_at") or run.get("started_at") or "")
+    when = when.replace("T", " ").removesuffix("Z")[:16]
+    return f"{when} UTC ({run.get('status', '?')})"
 
 
 class HomeScreen(CrmScreen[None]):
@@ -67,8 +74,7 @@ class HomeScreen(CrmScreen[None]):
         if session is None:
             return
         try:
-            counts = await session.records.counts()
-            outbox = await session.records.outbox()
+            summary = await overview(session)
         except DomainError as error:
             self.notify(str(error), severity="error")
             return
@@ -80,32 +86,16 @@ class HomeScreen(CrmScreen[None]):
             table.add_row(
                 key,
                 entity_def.plural_label,
-                str(counts.get(entity_def.name, 0)).rjust(8),
+                str(summary.counts.get(entity_def.name, 0)).rjust(8),
                 key=entity_def.name,
             )
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
-        conflicts, last_sync = await self._sync_state(session)
-        changes = len(outbox)
+        changes = summary.outbox
         self.query_one("#status", Static).update(
             f"Outbox: {changes} change{'s' if changes != 1 else ''}   "
-            f"Conflicts: {conflicts}   Last sync: {last_sync}"
+            f"Conflicts: {summary.open_conflicts}   Last sync: {last_sync_text(summary.last_run)}"
         )
-
-    @staticmethod
-    async def _sync_state(session: Session) -> tuple[str, str]:
-        """Open conflicts and the last sync run (time and outcome)."""
-        try:
-            conflicts = await session.sync.conflicts(open_only=True)
-            runs = await session.sync.runs(limit=1)
-        except DomainError:
-            return "?", "unknown"
-        if not runs:
-            return str(len(conflicts)), "never"
-        last = runs[0]
-        when = str(last.get("finished_at") or last.get("started_at") or "")
-        when = when.replace("T", " ").removesuffix("Z")[:16]
-        return str(len(conflicts)), f"{when} UTC ({last.get('status', '?')})"
 
     @on(DataTable.RowSelected, "#entities")
     def row_selected(self, event: DataTable.RowSelected) -> None:

@@ -10,7 +10,11 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Static
 
 from tui_crm.domain import Change, ChangeOp, DomainError
+from tui_crm.services.overview import outbox_head
 from tui_crm.ui.screens.base import CrmScreen
+
+SHOWN_CHANGES = 500
+"""A long outbox is shown by its head; its size is always given in full."""
 
 OP_LABELS = {ChangeOp.CREATE: "+ create", ChangeOp.UPDATE: "~ update", ChangeOp.DELETE: "- delete"}
 
@@ -46,7 +50,7 @@ class OutboxScreen(CrmScreen[None]):
     @work(exclusive=True, group="outbox")
     async def load(self) -> None:
         try:
-            changes = await self.records.outbox()
+            changes, total = await outbox_head(self.crm.session_or_raise(), SHOWN_CHANGES)
         except DomainError as error:
             self.notify(str(error), severity="error")
             return
@@ -54,10 +58,10 @@ class OutboxScreen(CrmScreen[None]):
         table.clear()
         for change in changes:
             table.add_row(*self._cells(change), key=str(change.seq))
-        count = len(changes)
+        more = f" (oldest {len(changes)} shown)" if total > len(changes) else ""
         self.query_one("#title", Static).update(
-            f"[b]Outbox[/b] · {count} change{'s' if count != 1 else ''} waiting"
-            + ("" if count else " — everything is synchronised")
+            f"[b]Outbox[/b] · {total} change{'s' if total != 1 else ''} waiting{more}"
+            + ("" if total else " — everything is synchronised")
         )
 
     def _cells(self, change: Change) -> tuple[str, str, str, str, str]:

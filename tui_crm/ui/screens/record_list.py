@@ -79,14 +79,16 @@ class RecordListScreen(CrmScreen[None]):
 
     # ----- loading ---------------------------------------------------------
 
-    def _update_title(self, total: int | None = None) -> None:
+    def _update_title(self, total: int | None = None, *, loading: bool = False) -> None:
         order_field = self.entity_def.field(self.order or self.entity_def.primary_name)
         order_label = order_field.label if order_field else (self.order or "")
         arrow = "▼" if self.descending else "▲"
         parts = [f"[b]{self.entity_def.plural_label}[/b]", f"sort: {order_label} {arrow}"]
         if self.search_text:
             parts.append(f"search: {self.search_text!r}")
-        if total is not None:
+        if loading:
+            parts.append("loading…")
+        elif total is not None:
             parts.append(f"{total} records")
         self.query_one("#title", Static).update(" · ".join(parts))
 
@@ -95,6 +97,7 @@ class RecordListScreen(CrmScreen[None]):
         self._generation += 1
         generation = self._generation
         self._loading = True
+        self._update_title(loading=True)
         try:
             page = await self.records.list(
                 self.entity_def.name,
@@ -107,6 +110,7 @@ class RecordListScreen(CrmScreen[None]):
             if total is None and not self.search_text:
                 total = (await self.records.counts()).get(self.entity_def.name)
         except DomainError as error:
+            self._update_title()
             self.notify(str(error), severity="error")
             return
         finally:
