@@ -287,3 +287,25 @@ def test_no_command_without_an_interface_is_one_line(
     monkeypatch.setenv("TUI_CRM_CONFIG", str(tmp_path / "config.toml"))
     assert cli_main.main(["--profile", str(tmp_path / "p")]) == 1
     assert capsys.readouterr().err == "tui-crm: the interface is not part of this build\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["records", "list", "account"], "records"),
+        (["--profile", "/x", "--password-stdin", "check", "--json"], "check"),
+        (["--profile=/x", "wipe", "--yes"], "wipe"),
+        ([], None),
+        (["--help"], None),
+        (["--version"], None),
+        (["--profile"], None),
+    ],
+)
+def test_requested_command_is_found_without_imports(argv: list[str], command: str | None) -> None:
+    assert cli_main.requested_command(argv) == command
+
+
+def test_a_partial_tree_still_holds_the_requested_command() -> None:
+    parser = cli_main.build_parser("records")
+    args = parser.parse_args(["records", "get", "account", "ABC"])
+    assert args.id == "abc" and callable(args.handler)

@@ -58,7 +58,27 @@ def _load_command_module(name: str) -> ModuleType | None:
         raise
 
 
-def build_parser() -> argparse.ArgumentParser:
+def requested_command(argv: Sequence[str] | None) -> str | None:
+    """The subcommand named on the command line, if one is, found without importing any.
+
+    Lets main import only the modules up to the one that owns it: every command
+    module costs start-up time (HTTP clients, the emulator's server), and a
+    `records create` in a cron loop should not pay for all of them.
+    """
+    pre = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    pre.add_argument("--profile")
+    pre.add_argument("--password-stdin", action="store_true")
+    try:
+        _, rest = pre.parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    except argparse.ArgumentError:
+        return None
+    if not rest or rest[0].startswith("-"):
+        return None
+    return rest[0]
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full tree, or (given `command`) the tree up to the module that registers it."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=(
@@ -83,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name in COMMAND_MODULES:
         _register_commands(name, subparsers)
+        if command is not None and command in subparsers.choices:
+            break
     return parser
 
 
@@ -185,7 +207,7 @@ def _silence_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(requested_command(argv))
     args = parser.parse_args(argv)
     try:
         _attach_context(args)
