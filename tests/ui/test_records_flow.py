@@ -210,3 +210,24 @@ async def test_search_typed_in_one_burst_goes_to_the_search(
         await wait_until(pilot, lambda: search.value == "north", "burst typed into search")
         assert isinstance(app.screen, RecordListScreen)
         await wait_until(pilot, lambda: names(app) == ["Northwind Traders"], "filtered")
+
+
+async def test_sort_by_next_column_and_reverse(
+    make_app: Callable[..., CrmApp], settings: Settings
+) -> None:
+    await create_profile(settings, SEED)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        await pilot.press("1")
+        await wait_until(pilot, lambda: names(app) == ["Fabrikam Ltd", "Northwind Traders"], "A-Z")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: names(app) == ["Northwind Traders", "Fabrikam Ltd"], "Z-A")
+        await pilot.press("s")  # next column: city, ascending (Bergen < Oslo)
+        await wait_until(pilot, lambda: names(app) == ["Northwind Traders", "Fabrikam Ltd"], "city")
+        title = str(app.screen.query_one("#title", Static).render())
+        assert "sort: City ▲" in title
+        await pilot.press("r")
+        await wait_until(
+            pilot, lambda: names(app) == ["Fabrikam Ltd", "Northwind Traders"], "city▼"
+        )

@@ -6,7 +6,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import Input, Select, Switch
+from textual.widgets import Checkbox, Input, Select
 
 from tests.ui.conftest import create_profile, type_text, unlock, wait_until
 from tui_crm.config import Settings, load_settings
@@ -27,15 +27,15 @@ async def test_setup_changes_apply_and_persist(
         screen = app.screen
 
         assert app.settings.map_enabled is True
-        screen.query_one("#map", Switch).focus()
+        screen.query_one("#map", Checkbox).focus()
         await pilot.press("space")
         await wait_until(pilot, lambda: not app.settings.map_enabled, "map off in the app")
 
-        screen.query_one("#save-password", Switch).focus()
+        screen.query_one("#save-password", Checkbox).focus()
         await pilot.press("space")
         assert app.session is not None
         settings_service = app.session.settings
-        await wait_until(pilot, lambda: screen.query_one("#save-password", Switch).value, "on")
+        await wait_until(pilot, lambda: screen.query_one("#save-password", Checkbox).value, "on")
 
         auto_lock = screen.query_one("#auto-lock", Input)
         auto_lock.focus()

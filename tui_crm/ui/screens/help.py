@@ -20,7 +20,10 @@ REMAP_HINT = (
 
 
 def describe_bindings(screen: Screen[Any]) -> list[tuple[str, str, str]]:
-    """(keys, description, id) per binding active on `screen`, keys merged per binding."""
+    """(keys, description, id) per binding active on `screen`, keys merged per binding.
+
+    Built-in widget keys have no id (""), so they cannot be remapped by keymap.
+    """
     merged: dict[tuple[int, str], tuple[list[str], Binding]] = {}
     for key, active in screen.active_bindings.items():
         binding = active.binding
@@ -34,7 +37,8 @@ def describe_bindings(screen: Screen[Any]) -> list[tuple[str, str, str]]:
     rows = [
         (" ".join(keys), binding.description, binding.id or "") for keys, binding in merged.values()
     ]
-    return sorted(rows, key=lambda row: row[2])
+    # The app's own bindings (remappable by id) first, then the widgets' built-in keys.
+    return sorted(rows, key=lambda row: (row[2] == "", row[2], row[1]))
 
 
 class HelpScreen(CrmModal[None]):

@@ -13,7 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
 from tui_crm.domain import DomainError
 from tui_crm.ui.screens.base import CrmScreen
@@ -28,7 +28,7 @@ class SetupScreen(CrmScreen[None]):
     HELP = (
         "Each change applies at once and is kept: Map, Save Password, auto-lock, theme "
         "in effect now; backend address and user are stored encrypted. Tab moves, "
-        "space toggles, enter confirms a typed value."
+        "space or enter toggles a box, enter confirms a typed value."
     )
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -41,10 +41,10 @@ class SetupScreen(CrmScreen[None]):
         with VerticalScroll(id="setup"):
             with Horizontal(classes="setup-row"):
                 yield Label("Map and nearby")
-                yield Switch(settings.map_enabled, id="map")
+                yield Checkbox("on", settings.map_enabled, id="map", compact=True)
             with Horizontal(classes="setup-row"):
                 yield Label("Save server password")
-                yield Switch(False, id="save-password")
+                yield Checkbox("on", False, id="save-password", compact=True)
             with Horizontal(classes="setup-row"):
                 yield Label("Auto-lock (minutes)")
                 yield QuietInput(
@@ -79,7 +79,7 @@ class SetupScreen(CrmScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#map", Switch).focus()
+        self.query_one("#map", Checkbox).focus()
         self.load_secure()
 
     @work(exclusive=True, group="setup-load")
@@ -91,8 +91,8 @@ class SetupScreen(CrmScreen[None]):
         except DomainError as error:
             self.notify(str(error), severity="error")
             return
-        with self.prevent(Switch.Changed, Input.Changed):
-            self.query_one("#save-password", Switch).value = bool(save_password)
+        with self.prevent(Checkbox.Changed, Input.Changed):
+            self.query_one("#save-password", Checkbox).value = bool(save_password)
             url = credentials.get(BACKEND_URL_CREDENTIAL) or ""
             user = credentials.get(BACKEND_USER_CREDENTIAL) or ""
             self.query_one("#backend-url", Input).value = str(url)
@@ -111,8 +111,8 @@ class SetupScreen(CrmScreen[None]):
             return
         self.query_one("#setup-status", Static).update("saved")
 
-    @on(Switch.Changed, "#map")
-    def map_changed(self, event: Switch.Changed) -> None:
+    @on(Checkbox.Changed, "#map")
+    def map_changed(self, event: Checkbox.Changed) -> None:
         self.persist({"map_enabled": event.value})
 
     @on(Select.Changed, "#theme")
@@ -138,8 +138,8 @@ class SetupScreen(CrmScreen[None]):
 
     # ----- encrypted settings ------------------------------------------------
 
-    @on(Switch.Changed, "#save-password")
-    def save_password_changed(self, event: Switch.Changed) -> None:
+    @on(Checkbox.Changed, "#save-password")
+    def save_password_changed(self, event: Checkbox.Changed) -> None:
         self.store_secure("setting", "save_password", event.value)
 
     @on(Input.Submitted, "#backend-url")
