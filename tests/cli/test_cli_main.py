@@ -236,7 +236,8 @@ def test_a_broken_command_module_costs_only_its_own_commands(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("TUI_CRM_DEBUG", raising=False)
-    monkeypatch.setattr(cli_main, "COMMAND_MODULES", (*cli_main.COMMAND_MODULES, "broken_cli_cmds"))
+    modules = ("broken_cli_cmds", *cli_main.COMMAND_MODULES)
+    monkeypatch.setattr(cli_main, "COMMAND_MODULES", modules)
     assert cli_main.main(["--profile", str(fake_commands / "p"), "async-ok"]) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
