@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import LOW_KDF, ConnectionCounter, put_places
+from geo_fixtures import LOW_KDF, ConnectionCounter, put_places
 from geographiclib.geodesic import Geodesic
 
 from tui_crm.services.profile import ProfileService

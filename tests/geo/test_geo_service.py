@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import ConnectionCounter, geo_settings, put_places
+from geo_fixtures import ConnectionCounter, geo_settings, put_places
 from geographiclib.geodesic import Geodesic
 
 from tui_crm.domain.errors import EntityUnknown, FeatureOff

@@ -30,6 +30,7 @@ from tui_crm.geo.nearby import (
     measure,
     rank,
 )
+from tui_crm.geo.projection import project, unproject
 from tui_crm.geo.render import (
     MAP_MODES,
     DeviceMarker,
@@ -38,6 +39,7 @@ from tui_crm.geo.render import (
     MapView,
     ProjectedPin,
     RenderedMap,
+    StyleSpan,
     format_distance,
     project_pins,
     render_map,
@@ -78,15 +80,18 @@ __all__ = [
     "RenderedMap",
     "Route",
     "Stop",
+    "StyleSpan",
     "compass_point",
     "fit_scale",
     "format_distance",
     "marker_for",
     "parse_distance",
     "pins_for_hits",
+    "project",
     "project_pins",
     "render_map",
     "render_projected",
+    "unproject",
 ]
 
 MAP_OFF_MESSAGE = "Map is off: turn it on in Setup (map_enabled) to use location and nearby"

@@ -1,0 +1,182 @@
+"""The Nearby screen driven with Pilot on a real profile: layout, live updates, Map off."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from geo_fixtures import LOW_KDF, ConnectionCounter, put_places
+from geographiclib.geodesic import Geodesic
+from textual.widgets import DataTable
+
+from tests.ui.conftest import PASSWORD, unlock, wait_until
+from tui_crm.config import LocationSettings, Settings
+from tui_crm.services.profile import ProfileService
+from tui_crm.ui.app import CrmApp
+from tui_crm.ui.screens.nearby import NearbyScreen
+from tui_crm.ui.widgets.map_view import MapGrid
+
+WGS84 = Geodesic.WGS84
+CENTRE = (48.1373, 11.5755)
+
+
+async def make_profile(tmp_path: Path) -> Path:
+    folder = tmp_path / "profile"
+    session = await ProfileService(folder, kdf=LOW_KDF).create(PASSWORD)
+    rows = []
+    for i in range(8):
+        d = WGS84.Direct(*CENTRE, 45.0 * i, 300.0 * (i + 1))
+        rows.append(
+            (
+                "account",
+                f"00000000-0000-4000-8000-00000000000{i}",
+                f"Shop {i}",
+                d["lat2"],
+                d["lon2"],
+            )
+        )
+    try:
+        await put_places(session, rows)
+    finally:
+        await session.close()
+    return folder
+
+
+def app_for(tmp_path: Path, folder: Path, **overrides: Any) -> CrmApp:
+    settings = Settings(
+        profile=folder,
+        kdf=LOW_KDF,
+        location=LocationSettings(source="manual"),
+        map_mode="ascii",
+        **overrides,
+    )
+    return CrmApp(settings, config_path=tmp_path / "config.toml")
+
+
+async def open_nearby(pilot: Any) -> NearbyScreen:
+    await unlock(pilot)
+    await pilot.press("m")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, NearbyScreen), "nearby screen")
+    screen = pilot.app.screen
+    assert isinstance(screen, NearbyScreen)
+    return screen
+
+
+async def test_map_above_list_at_80x24_and_live_updates(tmp_path: Path) -> None:
+    folder = await make_profile(tmp_path)
+    app = app_for(tmp_path, folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_nearby(pilot)
+        assert "type one or pick a record" in str(screen.query_one("#nearby-status").render())
+        assert app.session is not None
+        await app.session.nearby.set_manual_position(*CENTRE)
+        table = screen.query_one("#nearby-list", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 8, "eight rows")
+        grid = screen.query_one("#nearby-map", MapGrid)
+        await wait_until(
+            pilot,
+            lambda: grid.rendered is not None and len(grid.rendered.pin_cells) == 8,
+            "map drawn with every pin",
+        )
+        assert grid.region.y < table.region.y  # map above the list at 80x24
+        assert grid.region.width == 80
+        names = [str(table.get_row_at(i)[3]) for i in range(8)]
+        assert names == [f"Shop {i}" for i in range(8)]
+
+        # Moving through the list highlights that record's pin.
+        await pilot.press("j")
+        await wait_until(
+            pilot,
+            lambda: any(s.style == "pin.highlight" for s in grid.rendered.spans),  # type: ignore[union-attr]
+            "highlighted pin",
+        )
+        assert grid.rendered is not None
+        col, row = grid.rendered.pin_cells["account:00000000-0000-4000-8000-000000000001"]
+        assert any(
+            s.style == "pin.highlight" and s.row == row and s.start == col
+            for s in grid.rendered.spans
+        )
+
+        # A small move: same order, so only distance cells change and few map rows repaint.
+        moved = WGS84.Direct(*CENTRE, 180.0, 20.0)
+        before = grid.rendered
+        await app.session.nearby.set_manual_position(moved["lat2"], moved["lon2"])
+        await wait_until(pilot, lambda: grid.rendered is not before, "map redrawn after the move")
+        await wait_until(pilot, lambda: str(table.get_row_at(0)[1]) != "300 m", "distances updated")
+        assert 0 < screen.table_updates <= 16  # cells rewritten, not the whole table
+        assert len(grid.last_refreshed_rows) < grid.size.height
+
+        # Zoom out: the scale doubles.
+        scale = grid.rendered.scale_m
+        await pilot.press("minus")
+        await wait_until(
+            pilot, lambda: grid.rendered is not None and grid.rendered.scale_m > scale, "zoomed out"
+        )
+
+
+async def test_wide_terminal_puts_the_map_beside_the_list(tmp_path: Path) -> None:
+    folder = await make_profile(tmp_path)
+    app = app_for(tmp_path, folder)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_nearby(pilot)
+        assert app.session is not None
+        await app.session.nearby.set_manual_position(*CENTRE)
+        table = screen.query_one("#nearby-list", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 8, "rows")
+        grid = screen.query_one("#nearby-map", MapGrid)
+        assert grid.region.x < table.region.x and grid.region.y == table.region.y
+
+
+async def test_route_and_check_in_from_the_screen(tmp_path: Path) -> None:
+    folder = await make_profile(tmp_path)
+    app = app_for(tmp_path, folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_nearby(pilot)
+        assert app.session is not None
+        await app.session.nearby.set_manual_position(*CENTRE)
+        table = screen.query_one("#nearby-list", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 8, "rows")
+        await pilot.press("space", "j", "j", "space")
+        assert len(screen.marked) == 2
+        await pilot.press("o")
+        from tui_crm.ui.screens.nearby_route import RouteModal
+
+        await wait_until(pilot, lambda: isinstance(app.screen, RouteModal), "route")
+        lines = str(app.screen.query_one("#route-lines").render())
+        assert "1. Shop 0" in lines and "2. Shop 2" in lines and "Total" in lines
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen, "back on nearby")
+
+        await pilot.press("i")
+        session = app.session
+
+        async def appointments() -> int:
+            return (await session.records.counts()).get("appointment", 0)
+
+        for _ in range(200):
+            if await appointments() == 1:
+                break
+            await pilot.pause(0.02)
+        assert await appointments() == 1
+
+
+async def test_map_off_screen_starts_nothing(tmp_path: Path) -> None:
+    folder = await make_profile(tmp_path)
+    async with ConnectionCounter() as gpsd:
+        settings = Settings(
+            profile=folder,
+            kdf=LOW_KDF,
+            map_enabled=False,
+            location=LocationSettings(source="gpsd", gpsd_port=gpsd.port),
+        )
+        app = CrmApp(settings, config_path=tmp_path / "config.toml")
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_nearby(pilot)
+            await pilot.pause(0.3)
+            assert "Map is off" in str(screen.query_one("#nearby-status").render())
+            assert app.session is not None
+            assert app.session.nearby.status().state.value == "off"
+            await pilot.press("escape")
+        await asyncio.sleep(0.1)
+        assert gpsd.connections == 0
