@@ -181,7 +181,12 @@ def test_list_search_order_limit_and_json(ready: Cli) -> None:
     bad_order = ready.run("records", "list", "account", "--order", "shoe_size")
     assert_one_line_failure(bad_order, 1, "shoe_size")
 
-    text = ready.ok("records", "list", "account").stdout.splitlines()
+    full = ready.ok("records", "list", "account")
+    assert full.stderr == ""
+    cut = ready.ok("records", "list", "account", "--limit", "2")
+    assert len(cut.stdout.splitlines()) == 3
+    assert "showing the first 2; use --limit N for more" in cut.stderr
+    text = full.stdout.splitlines()
     assert text[0].split()[:2] == ["id", "name"]
     assert len(text) == 6
     assert all(len(line) <= 80 for line in text)

@@ -226,6 +226,8 @@ async def list_records(args: argparse.Namespace) -> int:
     if args.json:
         print_json([record.to_json() for record in found[: args.limit]])
         return 0
+    if cursor is not None and len(found) >= args.limit:
+        sys.stderr.write(f"tui-crm: showing the first {args.limit}; use --limit N for more\n")
     columns = [c for c in entity_def.columns if c != entity_def.primary_key]
     rows = [
         [
