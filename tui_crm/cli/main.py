@@ -207,9 +207,9 @@ def _silence_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(requested_command(argv))
-    args = parser.parse_args(argv)
     try:
+        parser = build_parser(requested_command(argv))
+        args = parser.parse_args(argv)
         _attach_context(args)
         handler: Handler | None = getattr(args, "handler", None)
         if handler is None:
