@@ -114,6 +114,14 @@ class SetupScreen(CrmScreen[None]):
     @on(Checkbox.Changed, "#map")
     def map_changed(self, event: Checkbox.Changed) -> None:
         self.persist({"map_enabled": event.value})
+        self.apply_map(event.value)
+
+    @work(group="setup-map")
+    async def apply_map(self, on: bool) -> None:
+        """Map off stops the location source and forgets the stored last position."""
+        session = self.crm.session
+        if session is not None:
+            await session.nearby.set_map_enabled(on)
 
     @on(Select.Changed, "#theme")
     def theme_changed(self, event: Select.Changed) -> None:
