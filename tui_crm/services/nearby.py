@@ -57,6 +57,8 @@ from tui_crm.geo.sources import (
 )
 from tui_crm.geo.units import parse_distance
 from tui_crm.store import positions
+from tui_crm.store.database import Connection
+from tui_crm.store.entities import load_entities, load_entity
 
 if TYPE_CHECKING:
     from tui_crm.services.session import Session
@@ -306,9 +308,7 @@ class NearbyService:
 
     async def positional_entities(self, entities: Sequence[str] | None = None) -> list[str]:
         """The asked entities (checked to exist), or every entity that has a position."""
-        if entities:
-            return [(await self._session.records.entity(name)).name for name in entities]
-        return [e.name for e in await self._session.records.entities() if e.has_position]
+        return await self._session.run(lambda conn: _entity_names(conn, entities))
 
     async def nearby(
         self,
@@ -321,8 +321,7 @@ class NearbyService:
         """Records within `radius_m` of (lat, lon), nearest first."""
         self._require_map()
         _check_query(lat, lon, radius_m)
-        names = await self.positional_entities(entities)
-        hits = await self._search(lat, lon, radius_m, names, limit)
+        hits = await self._search(lat, lon, radius_m, entities, limit)
         return NearbyResult(hits, lat, lon, radius_m)
 
     async def nearest(
@@ -338,22 +337,30 @@ class NearbyService:
         """The k nearest, growing the radius until k are inside the circle or `max_m`."""
         self._require_map()
         _check_query(lat, lon, max_m)
-        names = await self.positional_entities(entities)
         hits: list[NearbyHit] = []
         radius = max_m
         for radius in grow_radii(start_m, max_m):
-            hits = await self._search(lat, lon, radius, names, k)
+            hits = await self._search(lat, lon, radius, entities, k)
             if len(hits) >= k:
                 break
         return NearbyResult(hits, lat, lon, radius)
 
     async def _search(
-        self, lat: float, lon: float, radius_m: float, names: list[str], limit: int | None
+        self,
+        lat: float,
+        lon: float,
+        radius_m: float,
+        entities: Sequence[str] | None,
+        limit: int | None,
     ) -> list[NearbyHit]:
+        """One hop to the DB thread for the index, one to a worker for the geodesics."""
         boxes = bounding_boxes(lat, lon, radius_m)
-        rows = await self._session.run(lambda conn: positions.query_bbox(conn, boxes, names))
-        candidates = [Candidate(r.entity, r.id, r.name, r.latitude, r.longitude) for r in rows]
-        return await asyncio.to_thread(rank, candidates, lat, lon, radius_m, limit)
+
+        def candidates(conn: Connection) -> list[positions.PositionRow]:
+            return positions.query_bbox(conn, boxes, _entity_names(conn, entities))
+
+        rows = await self._session.run(candidates)
+        return await asyncio.to_thread(_rank_rows, rows, lat, lon, radius_m, limit)
 
     async def unplaced(self, entities: Sequence[str] | None = None) -> int:
         """How many records of these entities cannot be placed (no or invalid coordinates)."""
@@ -398,6 +405,23 @@ class NearbyService:
         )
         activity = await self._session.records.create(kind, values)
         return CheckIn(activity, distance, fix)
+
+
+def _entity_names(conn: Connection, entities: Sequence[str] | None) -> list[str]:
+    if entities:
+        return [load_entity(conn, name).name for name in entities]
+    return [e.name for e in load_entities(conn) if e.has_position]
+
+
+def _rank_rows(
+    rows: Sequence[positions.PositionRow],
+    lat: float,
+    lon: float,
+    radius_m: float,
+    limit: int | None,
+) -> list[NearbyHit]:
+    candidates = [Candidate(r.entity, r.id, r.name, r.latitude, r.longitude) for r in rows]
+    return rank(candidates, lat, lon, radius_m, limit)
 
 
 def _check_query(lat: float, lon: float, radius_m: float) -> None:
