@@ -37,7 +37,7 @@ async def make_profile(tmp_path: Path) -> Path:
             )
         )
     try:
-        await put_places(session, rows)
+        await put_places(session, [*rows, ("contact", "c-nowhere", "No address", None, None)])
     finally:
         await session.close()
     return folder
@@ -81,6 +81,7 @@ async def test_map_above_list_at_80x24_and_live_updates(tmp_path: Path) -> None:
         )
         assert grid.region.y < table.region.y  # map above the list at 80x24
         assert grid.region.width == 80
+        assert "1 without position" in str(screen.query_one("#nearby-status").render())
         names = [str(table.get_row_at(i)[3]) for i in range(8)]
         assert names == [f"Shop {i}" for i in range(8)]
 

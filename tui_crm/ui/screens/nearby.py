@@ -122,6 +122,8 @@ class NearbyScreen(CrmScreen[None]):
         self._projected: list[ProjectedPin] = []
         self._projected_for: tuple[object, ...] = ()
         self._unsubscribe: Callable[[], None] | None = None
+        self.unplaced = 0
+        """Records left out because their coordinates are missing or invalid."""
         self.table_updates = 0
         """How many cells were rewritten by the last list update (tests read it)."""
 
@@ -199,6 +201,7 @@ class NearbyScreen(CrmScreen[None]):
     async def start_source(self) -> None:
         try:
             self.entities = await self.nearby.positional_entities()
+            self.unplaced = await self.nearby.unplaced()
             status = await self.nearby.start()
         except DomainError as error:
             self.notify(str(error), severity="error")
@@ -236,6 +239,8 @@ class NearbyScreen(CrmScreen[None]):
         )
         if self.marked:
             text += f" · {len(self.marked)} marked"
+        if self.unplaced:
+            text += f" · {self.unplaced} without position"
         self.query_one("#nearby-status", Static).update(text)
 
     # ----- query and list ----------------------------------------------------------------
