@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui_crm.domain.changes import Change
 from tui_crm.domain.entities import EntityDef
-from tui_crm.domain.errors import EntityUnknown, RecordMissing, ValidationFailed
+from tui_crm.domain.errors import RecordMissing, ValidationFailed
 from tui_crm.domain.records import JsonValue, Page, PageCursor, Record
 from tui_crm.domain.values import parse_input as parse_field_input
 from tui_crm.store import entities as entity_store
@@ -224,4 +224,4 @@ def _import_one(conn: Connection, definition: EntityDef, row: Mapping[str, Any],
     return False
 
 
-__all__ = ["EntityUnknown", "ImportReport", "RecordService"]
+__all__ = ["ImportReport", "RecordService"]

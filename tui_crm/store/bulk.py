@@ -9,7 +9,6 @@ rows take minutes instead of hours.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,6 +18,7 @@ from tui_crm.domain.records import RecordState
 from tui_crm.domain.values import derive_fields, is_empty, validate
 from tui_crm.store import indexing
 from tui_crm.store.database import Connection
+from tui_crm.store.ids import new_id
 from tui_crm.store.records import check_lookups
 
 
@@ -54,7 +54,7 @@ def insert_many(
         given = {k: v for k, v in values.items() if not is_empty(v)}
         fields = derive_fields(entity, given)
         rowid = start + offset
-        ident = str(uuid.uuid4())
+        ident = new_id()
         name = fields.get(entity.primary_name)
         name = name if isinstance(name, str) else ""
         position = indexing.position_of(entity, fields)
@@ -67,7 +67,7 @@ def insert_many(
         link_rows += [(rowid, f, t, i) for f, t, i in indexing.lookups_of(fields)]
         if queue_changes:
             sent = body if fields == given else _dumps(given)
-            outbox_rows.append((entity.name, ident, sent, str(uuid.uuid4()), now))
+            outbox_rows.append((entity.name, ident, sent, new_id(), now))
         ids.append(ident)
     conn.executemany(
         "INSERT INTO records(rowid, entity, id, name, modified_on, latitude, longitude, "

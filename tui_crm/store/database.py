@@ -47,6 +47,9 @@ def open_database(path: Path, key: bytearray, *, create: bool = False) -> Connec
         conn.execute("PRAGMA cipher_compatibility = 4")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         conn.execute("PRAGMA temp_store = MEMORY")
+        # 32 MiB of decrypted pages: index pages stay hot instead of being
+        # decrypted again on every lookup (the default is 2 MiB).
+        conn.execute("PRAGMA cache_size = -32768")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise ProfileDamaged("database cannot switch to write-ahead logging")

@@ -10,11 +10,11 @@ may already have applied it under its mutation id.
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from tui_crm.domain.changes import Change, ChangeOp
 from tui_crm.store.database import Connection
+from tui_crm.store.ids import new_id
 
 _COLUMNS = (
     "seq, entity, record_id, op, fields, base_version, mutation_id, created_at, "
@@ -130,7 +130,7 @@ def _insert(
     conn.execute(
         "INSERT INTO outbox(entity, record_id, op, fields, base_version, mutation_id, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (entity, record_id, op.value, _dumps(fields), base_version, str(uuid.uuid4()), now),
+        (entity, record_id, op.value, _dumps(fields), base_version, new_id(), now),
     )
 
 

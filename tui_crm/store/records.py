@@ -8,7 +8,6 @@ record, its index entries and its outbox change together.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +17,7 @@ from tui_crm.domain.records import Record, RecordState
 from tui_crm.domain.values import derive_fields, is_empty, validate
 from tui_crm.store import indexing, outbox
 from tui_crm.store.database import Connection
+from tui_crm.store.ids import new_id
 
 RECORD_COLUMNS = "rowid, entity, id, name, modified_on, server_version, state, sync_error, body"
 
@@ -89,7 +89,7 @@ def create_record(
     """A local create: the record (state created) and its outbox change."""
     ensure_valid(conn, entity, values, partial=False)
     given = {k: v for k, v in values.items() if not is_empty(v)}
-    ident = record_id or str(uuid.uuid4())
+    ident = record_id or new_id()
     if find_row(conn, entity.name, ident) is not None:
         raise ValidationFailed({entity.primary_key: "a record with this id already exists"})
     fields = derive_fields(entity, given)
