@@ -83,7 +83,7 @@ def apply_page(
     conn: Connection, entity: EntityDef, page: PullPage, policy: ConflictPolicy
 ) -> Tally:
     """Upserts, deletions and the next checkpoint of one page, all or nothing."""
-    with transaction(conn):
+    with ss.server_copy_durability(conn), transaction(conn):
         tally = _apply_records(conn, entity, page.upserts, page.deletes, policy)
         ss.set_checkpoint(conn, entity.name, page.checkpoint.kind, page.checkpoint.value)
     return tally
@@ -105,17 +105,27 @@ def _apply_records(
     tally = Tally()
     ids = [r.id for r in upserts] + list(deletes)
     local = ss.local_states(conn, entity.name, ids)
+    plain: dict[str, ss.SyncedRow] = {}
+    """Rows with no local changes: written together in one bulk step."""
+    pending: dict[str, tuple[ss.LocalRecord, RemoteRecord]] = {}
     for record in upserts:
         current = local.get(record.id)
-        if current is None:
-            _store_synced(conn, entity, record, absent=True)
-            tally.pulled += 1
-        elif current.state == "synced":
-            if current.server_version != record.version or current.server_version is None:
-                _store_synced(conn, entity, record, current)
-                tally.pulled += 1
-        else:
-            tally.add(_meet_pending(conn, entity, current, record, policy))
+        if current is not None and current.state != "synced":
+            pending[record.id] = (current, record)
+        elif (
+            current is None
+            or current.server_version != record.version
+            or current.server_version is None
+        ):
+            plain[record.id] = ss.SyncedRow(
+                record.id, record.fields, record.version, record.modified_on
+            )
+    if plain:
+        known = {i: local[i].rowid for i in plain if i in local}
+        ss.put_synced_many(conn, entity, list(plain.values()), known)
+        tally.pulled += len(plain)
+    for current, record in pending.values():
+        tally.add(_meet_pending(conn, entity, current, record, policy))
     for record_id in deletes:
         current = local.get(record_id)
         if current is None:
