@@ -63,9 +63,9 @@ class HomeScreen(CrmScreen[None]):
         table.add_column("Entity", width=28, key="entity")
         table.add_column("Records", width=10, key="count")
         table.focus()
-        self.load()
 
     def on_screen_resume(self) -> None:
+        # Also sent when the screen is first shown: one load, not two.
         self.load()
 
     @work(exclusive=True, group="home")

@@ -68,10 +68,9 @@ class RecordListScreen(CrmScreen[None]):
     def on_mount(self) -> None:
         self.table.build_columns(self.app.size.width)
         self.table.focus()
-        self.reload()
 
     def on_screen_resume(self) -> None:
-        # Back from a form: the record may be new, changed or gone.
+        # First shown, or back from a form (the record may be new, changed or gone).
         if self.table.row_count and self.table.cursor_row >= 0:
             row_key, _ = self.table.coordinate_to_cell_key(self.table.cursor_coordinate)
             self._reselect = row_key.value
