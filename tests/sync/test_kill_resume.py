@@ -78,7 +78,7 @@ async def _kill_trials(tmp_path: Path, emu: Emu, seed: int) -> None:
             synced = [r for r in page.records if r.state.value == "synced"]
             if synced:
                 target = rng.choice(synced)
-                value = f"edit-{seed}-{trial}"
+                value = f"+1 555 {seed}{trial:03d}"
                 await session.records.update("account", target.id, {"telephone1": value})
                 updated[target.id] = value
         finally:
