@@ -254,9 +254,10 @@ async def test_take_server_and_take_mine_for_whole_records(
             await wait_until(pilot, lambda: isinstance(app.screen, MergeScreen), "merge")
             await pilot.press(key)
             await wait_until(pilot, lambda: isinstance(app.screen, SyncStatusScreen), "back")
+            resolved = by_record[record_id]
             await wait_until(
                 pilot,
-                lambda: by_record[record_id] not in [int(str(k.value)) for k in table.rows],
+                lambda resolved=resolved: resolved not in [int(str(k.value)) for k in table.rows],
                 "resolved row gone",
             )
 
