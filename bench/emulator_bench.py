@@ -49,8 +49,13 @@ def main() -> None:
     with emulator, httpx.Client(timeout=120) as client:
         token = client.post(
             f"{emulator.url}/organizations/oauth2/v2.0/token",
-            data={"grant_type": "password", "client_id": "bench", "username": "demo@example.com",
-                  "password": "demo", "scope": emulator.scope},
+            data={
+                "grant_type": "password",
+                "client_id": "bench",
+                "username": "demo@example.com",
+                "password": "demo",
+                "scope": emulator.scope,
+            },
         ).json()["access_token"]
         client.headers["Authorization"] = f"Bearer {token}"
         url = f"{emulator.api_url}accounts?$select={SELECT}"
