@@ -81,7 +81,7 @@ def demo_command(args: argparse.Namespace) -> int:
             return 0
         from tui_crm.ui.app import run_app
 
-        return run_app(settings)
+        return run_app(settings, unlock_hint=f"Demo profile password: {DEMO_PROFILE_PASSWORD}")
     finally:
         emulator.stop()
         shutil.rmtree(folder, ignore_errors=True)

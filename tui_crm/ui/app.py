@@ -69,9 +69,12 @@ class CrmApp(App[int]):
         clock: Clock | None = None,
         config_path: Path | None = None,
         idle_check_seconds: float = 15.0,
+        unlock_hint: str = "",
     ) -> None:
         super().__init__()
         self.settings = settings
+        self.unlock_hint = unlock_hint
+        """Shown under the password field (the demo's throwaway password), never a real one."""
         self.profiles = profiles or ProfileService(settings.profile, kdf=settings.kdf)
         self.config_path = config_path or config_file_path()
         self.session: Session | None = None
@@ -99,7 +102,7 @@ class CrmApp(App[int]):
         if self.profiles.exists():
             from tui_crm.ui.screens.unlock import UnlockScreen
 
-            self.push_screen(UnlockScreen())
+            self.push_screen(UnlockScreen(hint=self.unlock_hint))
         else:
             from tui_crm.ui.screens.consent import ConsentScreen
 
@@ -283,8 +286,8 @@ class CrmApp(App[int]):
                 )
 
 
-def run_app(settings: Settings) -> int:
+def run_app(settings: Settings, *, unlock_hint: str = "") -> int:
     """Entry point for `tui-crm` without a subcommand; returns the process exit code."""
-    app = CrmApp(settings)
+    app = CrmApp(settings, unlock_hint=unlock_hint)
     app.run(mouse=settings.mouse)
     return app.return_code or 0

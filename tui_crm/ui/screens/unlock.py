@@ -21,9 +21,10 @@ class UnlockScreen(CrmScreen[None]):
         "vault makes you wait before the next one."
     )
 
-    def __init__(self, *, locked: bool = False) -> None:
+    def __init__(self, *, locked: bool = False, hint: str = "") -> None:
         super().__init__()
         self._locked = locked
+        self._hint = hint
         self._retry_deadline = 0.0
         self._countdown: Timer | None = None
         self._last_error = ""
@@ -35,6 +36,8 @@ class UnlockScreen(CrmScreen[None]):
                 yield Static("Locked after inactivity. Unsaved input is kept.", id="why")
             yield Static("Password")
             yield QuietInput(password=True, id="password", compact=True)
+            if self._hint:
+                yield Static(self._hint, id="hint", markup=False)
             yield Static("", id="message", classes="error")
             yield Static("", id="progress", classes="progress")
         yield Footer()
