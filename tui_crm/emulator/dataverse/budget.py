@@ -21,6 +21,12 @@ class RequestBudget:
     clock: Callable[[], float] = time.monotonic
     _seen: dict[str, deque[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _told: dict[str, float] = field(default_factory=dict)
+    throttled: int = 0
+    """429s answered so far."""
+    early: int = 0
+    """Requests that came before the `Retry-After` their user was given had passed:
+    a client that honours the header never adds to this."""
 
     def configure(self, limit: int, window_seconds: float) -> None:
         if limit < 1 or window_seconds <= 0:
@@ -32,15 +38,23 @@ class RequestBudget:
     def reset(self) -> None:
         with self._lock:
             self._seen.clear()
+            self._told.clear()
+            self.throttled = 0
+            self.early = 0
 
     def charge(self, user_id: str) -> int | None:
         """Count one request; None if allowed, else the seconds to wait."""
         with self._lock:
             now = self.clock()
+            if now < self._told.get(user_id, 0.0):
+                self.early += 1
             seen = self._seen.setdefault(user_id, deque())
             while seen and seen[0] <= now - self.window_seconds:
                 seen.popleft()
             if len(seen) >= self.limit:
-                return max(1, math.ceil(seen[0] + self.window_seconds - now))
+                wait = max(1, math.ceil(seen[0] + self.window_seconds - now))
+                self._told[user_id] = now + wait
+                self.throttled += 1
+                return wait
             seen.append(now)
             return None

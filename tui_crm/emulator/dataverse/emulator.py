@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -67,6 +67,9 @@ class DataverseConfig:
     retry_after_seconds: int = 1
     rate_limit: int = 6000
     rate_window_seconds: float = 300.0
+    authority_origin: str = ""
+    """Where the 401 challenge sends clients to sign in; empty = this server (tests set
+    another host to check that clients refuse an authority they were not given)."""
 
 
 class DataverseEmulator:
@@ -109,6 +112,7 @@ class DataverseEmulator:
         self.batch = BatchRunner(self.api, self.store)
         self._requests: Counter[str] = Counter()
         self._requests_lock = threading.Lock()
+        self._request_log: deque[str] = deque(maxlen=2000)
         self.user = self.add_user(config.username, config.password, "Demo User")
         self.other_user = self.add_user(config.other_username, None, "Colleague User")
         self.application_user = self._system_user(
@@ -204,9 +208,22 @@ class DataverseEmulator:
     def scope(self) -> str:
         return f"{self.url}/.default"
 
-    def count_request(self, path: str) -> None:
+    def count_request(self, path: str, target: str | None = None) -> None:
         with self._requests_lock:
             self._requests[path] += 1
+            if target is not None:
+                self._request_log.append(target)
+
+    @property
+    def request_log(self) -> list[str]:
+        """The last Web API requests as `METHOD /path?query` (decoded), oldest first:
+        lets tests check what a client asked for ($filter, $select, links followed)."""
+        with self._requests_lock:
+            return list(self._request_log)
+
+    def clear_request_log(self) -> None:
+        with self._requests_lock:
+            self._request_log.clear()
 
     @property
     def request_counts(self) -> dict[str, int]:
@@ -302,6 +319,12 @@ class DataverseEmulator:
 
     def expire_device_codes(self) -> None:
         self.identity.expire_device_codes()
+
+    def slow_down_device_polls(self, polls: int) -> None:
+        """The next `polls` polls of a pending code get `slow_down` (RFC 8628 §3.5), as a
+        loaded server answers; each adds 5 s to that code's interval, as clients do."""
+        with self.identity.lock:
+            self.identity.busy_polls = polls
 
     # --- traffic ------------------------------------------------------------------
 

@@ -125,6 +125,8 @@ class Identity:
     refresh_grants: dict[str, RefreshGrant] = field(default_factory=dict)
     device_grants: dict[str, DeviceGrant] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    busy_polls: int = 0
+    """The next this many polls of a pending code answer `slow_down` whatever their pace."""
     _signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     def add_user(self, user: User) -> None:
@@ -228,7 +230,10 @@ class Identity:
                 )
             too_fast = grant.last_poll is not None and now - grant.last_poll < grant.interval
             grant.last_poll = now
-            if too_fast:
+            busy = grant.state == "pending" and self.busy_polls > 0
+            if busy:
+                self.busy_polls -= 1
+            if too_fast or busy:
                 grant.interval += 5
                 raise TokenError(
                     "slow_down",

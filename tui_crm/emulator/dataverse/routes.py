@@ -15,6 +15,7 @@ import socket
 import struct
 import zlib
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -235,7 +236,7 @@ class Routes:
 
     async def api(self, request: web.Request) -> web.StreamResponse:
         emulator = self.emulator
-        emulator.count_request(request.path)
+        emulator.count_request(request.path, f"{request.method} {unquote(request.path_qs)}")
         faults = emulator.faults
         if faults.latency_ms > 0:
             await asyncio.sleep(faults.latency_ms / 1000)
@@ -301,9 +302,10 @@ class Routes:
 
     def _unauthorized(self, request: web.Request, reason: str) -> web.Response:
         base = origin(request)
+        login = self.emulator.config.authority_origin or base
         tenant_id = self.emulator.identity.settings.tenant_id
         challenge = (
-            f"Bearer authorization_uri={base}/{tenant_id}/oauth2/authorize, resource_id={base}/"
+            f"Bearer authorization_uri={login}/{tenant_id}/oauth2/authorize, resource_id={base}/"
         )
         if reason in ("expired", "invalid"):
             description = (
