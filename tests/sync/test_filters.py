@@ -1,0 +1,113 @@
+"""Per-entity sync filters: `$filter` + `modifiedon` watermark, and the id-only pass.
+
+Dataverse refuses `$filter` together with change tracking (the emulator too),
+so a filtered entity pulls what changed since its watermark and then lists
+the ids that still match, to drop records deleted on the server or gone out
+of the filter. What the client asked is read back from the emulator's log.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tui_crm.config import SyncFilter
+from tui_crm.domain.errors import ConnectionFailed
+from tui_crm.domain.records import RecordState
+from tui_crm.services.session import Session
+
+from .conftest import Emu, connect, make_settings
+from .test_sync_emulator import local_ids
+
+pytestmark = pytest.mark.asyncio
+
+ACTIVE = "statecode eq 0"
+
+
+def _account_gets(emu: Emu) -> list[str]:
+    return [line for line in emu.raw.request_log if line.startswith("GET /api/data/v9.2/accounts?")]
+
+
+async def test_filtered_entity_pulls_by_watermark_and_drops_what_left_the_filter(
+    tmp_path: Path, session: Session, emu: Emu
+) -> None:
+    ids = sorted(emu.ids("account"))
+    emu.update("account", ids[0], {"statecode": 1, "statuscode": 2})
+    settings = make_settings(tmp_path, filters={"account": SyncFilter(filter=ACTIVE)})
+    sync = await connect(session, settings, emu)
+    emu.raw.clear_request_log()
+
+    first = await sync.sync(["account"])
+
+    assert first["errors"] == 0
+    assert await local_ids(session, "account") == set(ids[1:]), "the inactive one stays out"
+    pulls = [g for g in _account_gets(emu) if "$orderby" in g]
+    assert pulls and all(f"$filter=({ACTIVE})" in g for g in pulls)
+    assert "modifiedon ge" not in pulls[0], "a first pull has no watermark yet"
+    sweeps = [g for g in _account_gets(emu) if "$select=accountid&" in g]
+    assert sweeps and all(f"$filter={ACTIVE}" in g for g in sweeps)
+
+    emu.update("account", ids[1], {"name": "renamed on the server"})
+    emu.update("account", ids[2], {"statecode": 1, "statuscode": 2})
+    emu.delete("account", ids[3])
+    new_active = emu.create("account", {"name": "new and active"})
+    emu.create("account", {"name": "new and inactive", "statecode": 1, "statuscode": 2})
+    await session.records.update("account", ids[4], {"telephone1": "+1 555 0104"})
+    emu.raw.clear_request_log()
+
+    second = await sync.sync(["account"])
+
+    assert second["errors"] == 0 and second["conflicts"] == 0
+    assert second["pushed"] == 1 and second["deleted"] == 2
+    pulls = [g for g in _account_gets(emu) if "$orderby" in g]
+    assert len(pulls) == 1 and f"({ACTIVE}) and modifiedon ge 20" in pulls[0]
+    assert "$select=" in pulls[0] and "telephone1" in pulls[0]
+    expected = (set(ids[1:]) - {ids[2], ids[3]}) | {new_active}
+    assert await local_ids(session, "account") == expected
+    assert (await session.records.get("account", ids[1])).fields["name"] == (
+        "renamed on the server"
+    )
+    mine = await session.records.get("account", ids[4])
+    assert mine.state is RecordState.SYNCED and mine.fields["telephone1"] == "+1 555 0104"
+    assert emu.get("account", ids[4])["telephone1"] == "+1 555 0104"  # type: ignore[index]
+    # Records outside the filter are still on the server, only not on this device.
+    assert emu.get("account", ids[2]) is not None
+
+    third = await sync.sync(["account"])
+    assert third["pulled"] <= 2, "only the rows at the watermark's second come again"
+    assert third["deleted"] == 0 and await local_ids(session, "account") == expected
+
+
+async def test_the_id_pass_never_drops_a_record_with_a_pending_edit(
+    tmp_path: Path, session: Session, emu: Emu
+) -> None:
+    settings = make_settings(tmp_path, filters={"account": SyncFilter(filter=ACTIVE)})
+    sync = await connect(session, settings, emu)
+    await sync.sync(["account"])
+    record_id = sorted(emu.ids("account"))[0]
+    emu.update("account", record_id, {"statecode": 1, "statuscode": 2})
+    await session.records.update("account", record_id, {"name": "edited offline"})
+
+    summary = await sync.sync(["account"])
+
+    assert summary["conflicts"] == 1, "the server changed it too: a conflict, not a drop"
+    local = await session.records.get("account", record_id)
+    assert local.fields["name"] == "edited offline" and local.state is RecordState.CONFLICT
+    [conflict] = await sync.conflicts(open_only=True)
+    assert conflict.device is not None and conflict.device["name"] == "edited offline"
+
+
+async def test_a_filter_the_server_refuses_is_one_clear_error_and_nothing_is_lost(
+    tmp_path: Path, session: Session, emu: Emu
+) -> None:
+    settings = make_settings(tmp_path, filters={"account": SyncFilter(filter="nosuchfield eq 1")})
+    sync = await connect(session, settings, emu)
+    local = await session.records.create("account", {"name": "made offline"})
+    with pytest.raises(ConnectionFailed) as caught:
+        await sync.sync(["account"])
+    message = str(caught.value)
+    assert message.startswith("pulling Accounts failed:") and "(HTTP 400)" in message
+    assert "\n" not in message
+    assert emu.get("account", local.id) is not None, "the push before the pull went through"
+    assert await session.records.outbox() == []
