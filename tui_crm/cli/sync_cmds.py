@@ -142,7 +142,17 @@ async def sync_command(args: argparse.Namespace) -> int:
                 f"{summary['bytes_sent']} bytes out, {summary['seconds']} s",
             ]
         )
-    return 1 if summary["errors"] else 0
+    refused = int(summary["errors"])
+    if refused:
+        # Exit 1 needs its one line on stderr: the summary alone would hide which part failed.
+        changes = "change" if refused == 1 else "changes"
+        sys.stderr.write(
+            f"tui-crm: {refused} {changes} refused by the server, kept on the device: "
+            "see 'tui-crm outbox'\n"
+        )
+        sys.stderr.flush()
+        return 1
+    return 0
 
 
 def _conflict_json(conflict: Conflict) -> dict[str, Any]:

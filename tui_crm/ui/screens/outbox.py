@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Static
 
 from tui_crm.domain import Change, ChangeOp, DomainError
@@ -20,9 +22,13 @@ OP_LABELS = {ChangeOp.CREATE: "+ create", ChangeOp.UPDATE: "~ update", ChangeOp.
 
 
 class OutboxScreen(CrmScreen[None]):
+    _problems: dict[str, str]
+    """Why each shown change (by seq) was not sent yet, from the last sync that tried."""
     HELP = (
         "Changes made on this device and not yet synchronised, oldest first. "
-        "They are sent by the next sync; nothing here is lost by quitting."
+        "They are sent by the next sync; nothing here is lost by quitting. "
+        "A change marked ! was refused or could not be sent: the line under "
+        "the table says why; edit the record and sync again."
     )
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -35,6 +41,7 @@ class OutboxScreen(CrmScreen[None]):
         yield Static("[b]Outbox[/b]", id="title", classes="screen-title")
         table: DataTable[str] = DataTable(id="changes", cursor_type="row")
         yield table
+        yield Static("", id="change-problem", classes="status-line error")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -45,6 +52,7 @@ class OutboxScreen(CrmScreen[None]):
         table.add_column("Record", width=20, key="name")
         table.add_column("Fields", width=20, key="fields")
         table.focus()
+        self._problems = {}
         self.load()
 
     @work(exclusive=True, group="outbox")
@@ -56,13 +64,29 @@ class OutboxScreen(CrmScreen[None]):
             return
         table = self.query_one("#changes", DataTable)
         table.clear()
+        self._problems = {str(c.seq): c.last_error for c in changes if c.last_error}
         for change in changes:
             table.add_row(*self._cells(change), key=str(change.seq))
         more = f" (oldest {len(changes)} shown)" if total > len(changes) else ""
+        problems = f" · {len(self._problems)} with a problem (!)" if self._problems else ""
         self.query_one("#title", Static).update(
-            f"[b]Outbox[/b] · {total} change{'s' if total != 1 else ''} waiting{more}"
+            f"[b]Outbox[/b] · {total} change{'s' if total != 1 else ''} waiting{more}{problems}"
             + ("" if total else " — everything is synchronised")
         )
+        self._show_problem(table.cursor_row)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_problem(event.cursor_row)
+
+    def _show_problem(self, row: int) -> None:
+        """The server's reason for the highlighted change, so a refusal is never silent."""
+        table = self.query_one("#changes", DataTable)
+        reason = None
+        if 0 <= row < table.row_count:
+            key = table.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
+            reason = self._problems.get(str(key))
+        text = f"Not sent: {reason}" if reason else ""
+        self.query_one("#change-problem", Static).update(Text(text))
 
     def _cells(self, change: Change) -> tuple[str, str, str, str, str]:
         entity_def = self.crm.entity_def(change.entity)
@@ -73,7 +97,7 @@ class OutboxScreen(CrmScreen[None]):
             name = str(value) if value else ""
         fields = ", ".join(sorted(change.fields)) if change.op is not ChangeOp.DELETE else ""
         return (
-            str(change.seq),
+            f"!{change.seq}" if change.last_error else str(change.seq),
             OP_LABELS.get(change.op, change.op.value),
             label,
             _fit(name or "…", 20),

@@ -254,10 +254,21 @@ class SyncStatusScreen(CrmScreen[None]):
         else:
             self.board.finish("done", summary)
             conflicts = summary.get("conflicts", 0)
-            self.notify(
+            refused = int(summary.get("errors", 0) or 0)
+            text = (
                 f"sync done: {summary.get('pulled', 0)} pulled, {summary.get('pushed', 0)} "
                 f"pushed, {conflicts} conflict{'s' if conflicts != 1 else ''}"
             )
+            if refused:
+                # A refusal must not hide behind "done": say it and where the reason is.
+                self.board.outcome = f"done, {refused} refused (see Outbox)"
+                self.notify(
+                    f"{text}; {refused} change{'s' if refused != 1 else ''} refused by the "
+                    "server, kept on this device: the Outbox (o on Home) shows why",
+                    severity="warning",
+                )
+            else:
+                self.notify(text)
         finally:
             self.running = False
         self._fill_entities()
