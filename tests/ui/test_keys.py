@@ -39,6 +39,11 @@ async def test_help_lists_bindings_with_ids_and_remap_hint(
         assert rows["records.search"][1] == "Search"
         assert "app.quit" in rows
         assert "home.outbox" not in rows, "help shows the current screen's keys only"
+        ids = list(rows)
+        first_app = next(n for n, i in enumerate(ids) if i.startswith("app."))
+        assert all(i.startswith("records.") for i in ids[:first_app]), repr(ids)
+        assert ids.index("records.new") < first_app, "the screen's own keys come first"
+        assert ids[-1] == "", "built-in keys without an id come last"
         remap = str(app.screen.query_one("#remap").render())
         assert "[keymap]" in remap and "records.new" in remap
         await pilot.press("escape")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import time
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path, PurePath
@@ -79,11 +80,9 @@ class CrmApp(App[int]):
         self.config_path = config_path or config_file_path()
         self.session: Session | None = None
         self.entity_defs: list[EntityDef] = []
-        self.idle = (
-            IdleWatch(settings.auto_lock_minutes, clock)
-            if clock
-            else IdleWatch(settings.auto_lock_minutes)
-        )
+        self.clock: Clock = clock or time.monotonic
+        """Monotonic seconds for idle time and the lockout countdown; tests pass a fake."""
+        self.idle = IdleWatch(settings.auto_lock_minutes, self.clock)
         self.pending_draft: FormDraft | None = None
         self._idle_check_seconds = idle_check_seconds
         # Bandwidth and calm over SSH: no animations, no blinking cursors.

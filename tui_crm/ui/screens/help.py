@@ -24,21 +24,29 @@ def describe_bindings(screen: Screen[Any]) -> list[tuple[str, str, str]]:
 
     Built-in widget keys have no id (""), so they cannot be remapped by keymap.
     """
-    merged: dict[tuple[int, str], tuple[list[str], Binding]] = {}
+    merged: dict[tuple[int, str], tuple[list[str], Binding, int]] = {}
     for key, active in screen.active_bindings.items():
         binding = active.binding
         if binding.system or not binding.description:
             continue
+        # Rank: this screen's own keys, then the app-wide ones, then widgets' built-in
+        # keys (no id, not remappable) — the top rows are visible at 80x24 without scrolling.
+        if not binding.id:
+            rank = 2
+        elif active.node is screen.app:
+            rank = 1
+        else:
+            rank = 0
         slot = (id(active.node), binding.action)
-        keys, _ = merged.setdefault(slot, ([], binding))
+        keys, _, _ = merged.setdefault(slot, ([], binding, rank))
         display = screen.app.get_key_display(Binding(key, binding.action))
         if display not in keys:
             keys.append(display)
-    rows = [
-        (" ".join(keys), binding.description, binding.id or "") for keys, binding in merged.values()
-    ]
-    # The app's own bindings (remappable by id) first, then the widgets' built-in keys.
-    return sorted(rows, key=lambda row: (row[2] == "", row[2], row[1]))
+    ranked = sorted(
+        (rank, binding.id or "", binding.description, " ".join(keys))
+        for keys, binding, rank in merged.values()
+    )
+    return [(keys, description, binding_id) for _, binding_id, description, keys in ranked]
 
 
 class HelpScreen(CrmModal[None]):

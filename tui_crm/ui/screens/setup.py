@@ -19,6 +19,7 @@ from tui_crm.domain import DomainError
 from tui_crm.ui.screens.base import CrmScreen
 from tui_crm.ui.settings_file import merge_into_config_file
 from tui_crm.ui.widgets.quiet import QuietInput
+from tui_crm.ui.widgets.toggle import StateCheckbox
 
 BACKEND_URL_CREDENTIAL = "url"
 BACKEND_USER_CREDENTIAL = "user"
@@ -41,10 +42,10 @@ class SetupScreen(CrmScreen[None]):
         with VerticalScroll(id="setup"):
             with Horizontal(classes="setup-row"):
                 yield Label("Map and nearby")
-                yield Checkbox("on", settings.map_enabled, id="map", compact=True)
+                yield StateCheckbox(settings.map_enabled, id="map", compact=True)
             with Horizontal(classes="setup-row"):
                 yield Label("Save server password")
-                yield Checkbox("on", False, id="save-password", compact=True)
+                yield StateCheckbox(False, id="save-password", compact=True)
             with Horizontal(classes="setup-row"):
                 yield Label("Auto-lock (minutes)")
                 yield QuietInput(

@@ -1,8 +1,12 @@
-"""Unlock: the password opens the key; wrong tries show the vault's lockout countdown."""
+"""Unlock: the password opens the key; wrong tries show the vault's lockout countdown.
+
+The countdown reads the app's clock (`CrmApp.clock`), so tests move time
+instead of sleeping; the one-second timer only repaints it.
+"""
 
 from __future__ import annotations
 
-import time
+import math
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -54,8 +58,16 @@ class UnlockScreen(CrmScreen[None]):
 
     @on(Input.Submitted, "#password")
     def submit(self, event: Input.Submitted) -> None:
-        if event.value and not self._waiting():
-            self.unlock(event.value)
+        if not event.value:
+            return
+        if self._waiting():
+            # Not sent to the vault (it would refuse and Argon2id would run for nothing);
+            # say why instead of silently ignoring enter.
+            event.input.value = ""
+            self._last_error = "too many failed attempts"
+            self.refresh_countdown()
+            return
+        self.unlock(event.value)
 
     @work(exclusive=True, group="unlock")
     async def unlock(self, password: str) -> None:
@@ -90,18 +102,19 @@ class UnlockScreen(CrmScreen[None]):
             self.query_one("#message", Static).update(message)
 
     def _waiting(self) -> bool:
-        return time.monotonic() < self._retry_deadline
+        return self.crm.clock() < self._retry_deadline
 
     def _start_countdown(self, message: str, seconds: float) -> None:
         self._last_error = message
-        self._retry_deadline = time.monotonic() + seconds
+        self._retry_deadline = self.crm.clock() + seconds
         if self._countdown is not None:
             self._countdown.stop()
-        self._countdown = self.set_interval(1.0, self._tick)
-        self._tick()
+        self._countdown = self.set_interval(1.0, self.refresh_countdown)
+        self.refresh_countdown()
 
-    def _tick(self) -> None:
-        remaining = self._retry_deadline - time.monotonic()
+    def refresh_countdown(self) -> None:
+        """Repaint the remaining wait (whole seconds, rounded up) or drop it when over."""
+        remaining = self._retry_deadline - self.crm.clock()
         message = self.query_one("#message", Static)
         if remaining <= 0:
             message.update(self._last_error)
@@ -109,4 +122,4 @@ class UnlockScreen(CrmScreen[None]):
                 self._countdown.stop()
                 self._countdown = None
             return
-        message.update(f"{self._last_error} — try again in {remaining:.0f} s")
+        message.update(f"{self._last_error} — try again in {math.ceil(remaining)} s")

@@ -13,13 +13,14 @@ from typing import Any, Protocol, runtime_checkable
 
 from textual.validation import Number
 from textual.widget import Widget
-from textual.widgets import Checkbox, Select
+from textual.widgets import Select
 
 from tui_crm.domain import FieldDef, FieldType
 from tui_crm.domain.records import JsonValue
 from tui_crm.domain.values import format_value, parse_input
 from tui_crm.ui.widgets.lookup_field import LookupField
 from tui_crm.ui.widgets.quiet import QuietInput, QuietTextArea
+from tui_crm.ui.widgets.toggle import StateCheckbox
 
 PLACEHOLDERS: dict[FieldType, str] = {
     FieldType.DATE: "YYYY-MM-DD",
@@ -127,9 +128,16 @@ class MultilineFieldEditor(QuietTextArea):
         return None if not text.strip() else parse_input(self.field_def, text)
 
 
-class BooleanFieldEditor(Checkbox):
+class BooleanFieldEditor(StateCheckbox):
     def __init__(self, field_def: FieldDef, value: JsonValue, *, id: str) -> None:
-        super().__init__("yes", bool(value), id=id, compact=True, disabled=field_def.read_only)
+        super().__init__(
+            bool(value),
+            on_label="yes",
+            off_label="no",
+            id=id,
+            compact=True,
+            disabled=field_def.read_only,
+        )
         self.field_def = field_def
 
     def read_raw(self) -> object:
