@@ -174,6 +174,9 @@ def test_list_search_order_limit_and_json(ready: Cli) -> None:
     assert names("--order=-name", "--limit", "2") == ["Echo Engines", "Delta Dairy"]
     assert names("--order", "name", "--desc", "--limit", "1") == ["Echo Engines"]
     assert names("--order", "address1_city", "--limit", "1") == ["Alpha Anvils"]
+    # Orders the store keeps an index for, beyond the entity's fields.
+    assert len(names("--order", "modifiedon")) == 5
+    assert sorted(names("--order=-modified_on")) == sorted(names())
     assert sorted(names("--search", "oslo")) == ["Charlie Chairs", "Delta Dairy", "Echo Engines"]
     assert names("--search", "bik") == ["Bravo Bikes"]
     assert names("--search", "nothing-matches-this") == []

@@ -26,8 +26,8 @@ CHILD = Path(__file__).with_name("crash_child.py")
 OLD, NEW = "old password 1", "new password 2"
 PASSWD_BATCHES = 5
 PASSWD_TRIALS_PER_BATCH = 10
-WRITE_BATCHES = 2
-WRITE_TRIALS_PER_BATCH = 6
+WRITE_BATCHES = 5
+WRITE_TRIALS_PER_BATCH = 10
 
 
 def _run_child(args: list[str], kill_after: float) -> list[str]:

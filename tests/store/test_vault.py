@@ -287,3 +287,43 @@ async def test_closing_twice_is_harmless(made: ProfileService, password: str) ->
     await session.close()
     await session.close()
     assert session.closed
+
+
+async def test_a_flipped_byte_in_any_page_is_damage_or_nothing(
+    profile_dir: Path, made: ProfileService, password: str
+) -> None:
+    """Every page in turn, the index pages of search included: each everyday call
+    either works around the damage or says "profile damaged", never another error."""
+    database = profile_dir / "profile.db"
+    pristine = database.read_bytes()
+    pages = len(pristine) // 4096
+    assert pages > 20, pages
+    outcomes: dict[str, int] = {"damaged": 0, "ok": 0}
+    for page in range(pages):
+        damaged = bytearray(pristine)
+        damaged[page * 4096 + 2000] ^= 0x40
+        database.write_bytes(bytes(damaged))
+        try:
+            session = await made.unlock(password)
+        except ProfileDamaged:
+            outcomes["damaged"] += 1
+            continue
+        try:
+            calls = (
+                lambda: session.records.list("account", limit=1000),
+                lambda: session.records.search("account", "Account", limit=50),
+                lambda: session.records.create("account", {"name": "After damage"}),
+                lambda: session.records.outbox(),
+            )
+            for call in calls:
+                try:
+                    await call()
+                    outcomes["ok"] += 1
+                except ProfileDamaged as exc:
+                    assert str(exc).startswith("profile damaged: "), exc
+                    outcomes["damaged"] += 1
+            report = await session.check()
+            assert not report.ok, f"check missed the flipped byte in page {page + 1}"
+        finally:
+            await session.close()
+    assert outcomes["damaged"] >= pages, outcomes

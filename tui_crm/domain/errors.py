@@ -5,6 +5,8 @@ Messages never contain record contents, passwords, tokens or keys.
 
 from __future__ import annotations
 
+import math
+
 
 class DomainError(Exception):
     """An expected failure: shown as one line, exit code 1 unless a subclass says otherwise."""
@@ -26,7 +28,8 @@ class LockedOut(DomainError):
     exit_code = 3
 
     def __init__(self, retry_after: float) -> None:
-        super().__init__(f"locked after failed attempts: try again in {retry_after:.0f} s")
+        # Rounded up: "try again in 0 s" while still locked would be a lie.
+        super().__init__(f"locked after failed attempts: try again in {math.ceil(retry_after)} s")
         self.retry_after = retry_after
 
 

@@ -25,7 +25,15 @@ Connection = Any
 DatabaseError = sqlcipher3.DatabaseError
 IntegrityError = sqlcipher3.IntegrityError
 
-_DAMAGE_HINTS = ("not a database", "malformed", "corrupt", "disk i/o error", "hmac")
+# FTS5 and R*Tree report a damaged shadow-table page as their constructor failing.
+_DAMAGE_HINTS = (
+    "not a database",
+    "malformed",
+    "corrupt",
+    "disk i/o error",
+    "hmac",
+    "vtable constructor failed",
+)
 
 
 def open_database(path: Path, key: bytearray, *, create: bool = False) -> Connection:
@@ -86,6 +94,8 @@ def describe_damage(exc: BaseException) -> str:
         return "database pages are damaged or missing"
     if "disk i/o" in text:
         return "database file cannot be read (I/O error)"
+    if "vtable constructor failed" in text:
+        return "search or position index pages are damaged"
     return "database cannot be read"
 
 
