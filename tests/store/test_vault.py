@@ -309,15 +309,15 @@ async def test_a_flipped_byte_in_any_page_is_damage_or_nothing(
             outcomes["damaged"] += 1
             continue
         try:
-            calls = (
-                lambda: session.records.list("account", limit=1000),
-                lambda: session.records.search("account", "Account", limit=50),
-                lambda: session.records.create("account", {"name": "After damage"}),
-                lambda: session.records.outbox(),
-            )
-            for call in calls:
+            calls = [
+                session.records.list("account", limit=1000),
+                session.records.search("account", "Account", limit=50),
+                session.records.create("account", {"name": "After damage"}),
+                session.records.outbox(),
+            ]
+            for call in calls:  # each awaited, whatever the one before did
                 try:
-                    await call()
+                    await call
                     outcomes["ok"] += 1
                 except ProfileDamaged as exc:
                     assert str(exc).startswith("profile damaged: "), exc
