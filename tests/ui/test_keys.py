@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from textual.command import CommandPalette
 from textual.widgets import DataTable
@@ -109,3 +110,26 @@ async def test_optional_screens_say_not_available_when_absent(
             assert isinstance(app.screen, HomeScreen)
             messages = [n.message for n in app._notifications]
             assert any("not available yet" in m for m in messages)
+
+
+async def test_palette_offers_no_screenshot_or_unpersisted_theme(
+    make_app: Callable[..., CrmApp], settings: Settings, tmp_path: Path
+) -> None:
+    await create_profile(settings)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        await pilot.press("1")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "list")
+        names = {command.title for command in app.get_system_commands(app.screen)}
+        assert "Quit" in names and "Help" in names
+        assert not {"Screenshot", "Theme"} & names, names
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette), "palette")
+        await type_text(pilot, "screenshot")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        app.action_screenshot(path=str(tmp_path))
+        await pilot.pause(0.3)
+    assert not list(tmp_path.rglob("*.svg")), "nothing wrote a screenshot"

@@ -34,6 +34,9 @@ STYLES_DIR = Path(__file__).parent / "styles"
 ANSI_THEME = "ansi-dark"
 """Used when the terminal has 16 colours: truecolor themes downgrade badly."""
 
+KEPT_SYSTEM_COMMANDS = frozenset({"Quit", "Keys", "Maximize", "Minimize"})
+"""Textual's default palette commands that write nothing and need no setting."""
+
 OPTIONAL_SCREENS: dict[str, tuple[str, str, str]] = {
     # key -> (module, class, human name); built by other parts, may be absent.
     "nearby": ("tui_crm.ui.screens.nearby", "NearbyScreen", "Nearby"),
@@ -111,6 +114,20 @@ class CrmApp(App[int]):
         if isinstance(event, events.Key | events.MouseDown | events.Paste):
             self.idle.touch()
         await super().on_event(event)
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Disabled: a screenshot would put record contents in a clear-text file."""
+        self.notify("screenshots are disabled: they would save records unencrypted")
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """Disabled for the same reason as `action_screenshot`."""
+        self.notify("screenshots are disabled: they would save records unencrypted")
+        return None
 
     async def action_quit(self) -> None:
         await self._close_session()
@@ -258,8 +275,17 @@ class CrmApp(App[int]):
     # ----- command palette ---------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """Every screen and every action of the current screen, so nothing needs a key."""
-        yield from super().get_system_commands(screen)
+        """Every screen and every action of the current screen, so nothing needs a key.
+
+        Of Textual's own commands only those in `KEPT_SYSTEM_COMMANDS` pass: its
+        "Screenshot" writes the screen (record contents, in clear text) to
+        ~/Downloads, and its "Theme" picker does not persist; the theme is
+        chosen in Setup. An allowlist, so a command a later Textual adds stays
+        out until someone looks at it.
+        """
+        for command in super().get_system_commands(screen):
+            if command.title in KEPT_SYSTEM_COMMANDS:
+                yield command
         yield SystemCommand("Help", "Keys of this screen and how to remap them", self.action_help)
         if self.session is None:
             return
