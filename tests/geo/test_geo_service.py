@@ -13,9 +13,11 @@ from geographiclib.geodesic import Geodesic
 
 from tui_crm.domain.errors import EntityUnknown, FeatureOff
 from tui_crm.geo.fix import LocationState
-from tui_crm.geo.nearby import normalize_lon
+from tui_crm.geo.nearby import bounding_boxes, normalize_lon
 from tui_crm.services.nearby import LAST_KNOWN_KEY, NoPosition
 from tui_crm.services.session import Session
+from tui_crm.store import positions
+from tui_crm.store.database import Connection
 
 WGS84 = Geodesic.WGS84
 ENTITIES = ("account", "contact", "lead")
@@ -263,3 +265,49 @@ async def test_invalid_query_input_is_refused(session: Session) -> None:
         await session.nearby.nearby(91.0, 0.0, 100)
     with pytest.raises(Exception, match="radius"):
         await session.nearby.nearby(0.0, 0.0, -5)
+
+
+@pytest.mark.parametrize("entities", [["account"], ["account", "contact"], None])
+async def test_the_rtree_drives_the_nearby_query(
+    session: Session, entities: list[str] | None
+) -> None:
+    """The plan of the statement the product runs starts with the R*Tree box search.
+
+    Otherwise SQLite walks every record of the entity (the `(entity, ...)` index)
+    and probes the R*Tree once per record: a scan of the table per query. The
+    statement comes from `positions.bbox_statement`, the builder `query_bbox` runs,
+    and the plan is taken after ANALYZE with many records, as a grown profile has.
+    """
+    rng = random.Random(5)
+    await put_places(
+        session,
+        [
+            ("account", str(uuid.uuid4()), f"A{i}", rng.uniform(-60, 60), rng.uniform(-179, 179))
+            for i in range(400)
+        ],
+    )
+    await session.write(lambda conn: conn.execute("ANALYZE"))
+    boxes = [*bounding_boxes(10.0, 179.99, 10_000.0), *bounding_boxes(0.0, 0.0, 500.0)]
+    assert len(boxes) >= 3  # the antimeridian split gives a UNION ALL of several boxes
+    sql, args = positions.bbox_statement(boxes, entities)
+    plan = await session.run(
+        lambda conn: conn.execute("EXPLAIN QUERY PLAN " + sql, args).fetchall()
+    )
+    scans = [str(row[3]) for row in plan if str(row[3]).startswith(("SCAN", "SEARCH"))]
+    assert len(scans) == 2 * len(boxes), plan
+    for outer, inner in zip(scans[::2], scans[1::2], strict=True):
+        assert outer.startswith("SCAN p VIRTUAL TABLE INDEX"), plan
+        assert inner.startswith("SEARCH r USING INTEGER PRIMARY KEY (rowid=?)"), plan
+    # and it is the statement query_bbox really executes
+    executed: list[str] = []
+
+    class Recording:
+        def __init__(self, conn: Connection) -> None:
+            self._conn = conn
+
+        def execute(self, statement: str, params: object = ()) -> object:
+            executed.append(statement)
+            return self._conn.execute(statement, params)
+
+    await session.run(lambda conn: positions.query_bbox(Recording(conn), boxes, entities))
+    assert executed == [sql]

@@ -38,6 +38,32 @@ def _entity_clause(entities: Sequence[str] | None) -> tuple[str, list[str]]:
     return f" AND r.entity IN ({marks})", list(entities)
 
 
+def bbox_statement(
+    boxes: Sequence[Box], entities: Sequence[str] | None = None
+) -> tuple[str, list[object]]:
+    """The SQL and arguments `query_bbox` runs (exposed so a test can check its plan).
+
+    `CROSS JOIN` pins the join order: the R*Tree box search is the outer loop
+    and each candidate is fetched from `records` by rowid. With a plain JOIN
+    and the entity filter, SQLite prefers the `(entity, ...)` index, walks
+    every record of the entity and probes the R*Tree once per record, which
+    grows with the table instead of with the box (~633 ms at 200k rows).
+    """
+    entity_sql, entity_args = _entity_clause(entities)
+    parts: list[str] = []
+    args: list[object] = []
+    for south, north, west, east in boxes:
+        parts.append(
+            "SELECT r.rowid, r.entity, r.id, r.name, r.latitude, r.longitude "
+            "FROM record_positions p CROSS JOIN records r ON r.rowid = p.id "
+            "WHERE p.max_lat >= ? AND p.min_lat <= ? AND p.max_lon >= ? AND p.min_lon <= ? "
+            "AND r.state != 'deleted' AND r.latitude IS NOT NULL AND r.longitude IS NOT NULL"
+            + entity_sql
+        )
+        args.extend((south, north, west, east, *entity_args))
+    return " UNION ALL ".join(parts), args
+
+
 def query_bbox(
     conn: Connection, boxes: Sequence[Box], entities: Sequence[str] | None = None
 ) -> list[PositionRow]:
@@ -49,19 +75,8 @@ def query_bbox(
     """
     if not boxes or (entities is not None and not entities):
         return []
-    entity_sql, entity_args = _entity_clause(entities)
-    parts: list[str] = []
-    args: list[object] = []
-    for south, north, west, east in boxes:
-        parts.append(
-            "SELECT r.rowid, r.entity, r.id, r.name, r.latitude, r.longitude "
-            "FROM record_positions p JOIN records r ON r.rowid = p.id "
-            "WHERE p.max_lat >= ? AND p.min_lat <= ? AND p.max_lon >= ? AND p.min_lon <= ? "
-            "AND r.state != 'deleted' AND r.latitude IS NOT NULL AND r.longitude IS NOT NULL"
-            + entity_sql
-        )
-        args.extend((south, north, west, east, *entity_args))
-    rows = conn.execute(" UNION ALL ".join(parts), args).fetchall()
+    sql, args = bbox_statement(boxes, entities)
+    rows = conn.execute(sql, args).fetchall()
     seen: set[int] = set()
     result: list[PositionRow] = []
     for rowid, entity, ident, name, lat, lon in rows:
