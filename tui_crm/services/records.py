@@ -16,8 +16,8 @@ from tui_crm.domain.entities import EntityDef
 from tui_crm.domain.errors import RecordMissing, ValidationFailed
 from tui_crm.domain.records import JsonValue, Page, PageCursor, Record
 from tui_crm.domain.values import parse_input as parse_field_input
+from tui_crm.store import bulk, listing, outbox
 from tui_crm.store import entities as entity_store
-from tui_crm.store import listing, outbox
 from tui_crm.store import records as record_store
 from tui_crm.store.database import Connection, transaction
 
@@ -144,33 +144,44 @@ class RecordService:
     async def import_rows(self, entity: str, rows: builtins.list[dict[str, Any]]) -> ImportReport:
         """Create or update (a row with the primary key or `id` updates) all rows, or none.
 
-        Text values are parsed by field type; JSON values (from JSON Lines) are
-        taken as they are. Every row is tried inside one transaction, so rows may
-        refer to records created earlier in the same import.
+        Updates are applied row by row; new rows (the store makes their ids, so
+        no other row can point at them) are written in bulk once every row has
+        been checked. All of it is one transaction.
         """
         now = self._session.now()
 
         def work(conn: Connection) -> ImportReport:
             definition = entity_store.load_entity(conn, entity)
-            created = updated = 0
+            updated = 0
             errors: dict[int, dict[str, str]] = {}
+            new_rows: list[tuple[int, dict[str, JsonValue]]] = []
             try:
                 with transaction(conn):
                     for number, row in enumerate(rows, start=1):
                         try:
-                            if _import_one(conn, definition, row, now):
-                                created += 1
+                            record_id, values = _parse_import_row(definition, row)
+                            if record_id is None:
+                                new_rows.append((number, values))
                             else:
+                                record_store.update_record(
+                                    conn, definition, record_id, values, now=now
+                                )
                                 updated += 1
                         except ValidationFailed as exc:
                             errors[number] = exc.errors
                         except RecordMissing:
                             errors[number] = {definition.primary_key: "no record with this id"}
+                    # New rows go in with one executemany per table, after every
+                    # row has been checked, so all bad rows are reported at once.
+                    new_values = [values for _, values in new_rows]
+                    for offset, problems in bulk.invalid_rows(conn, definition, new_values).items():
+                        errors[new_rows[offset][0]] = problems
                     if errors:
                         raise _ImportRejected
+                    bulk.insert_many(conn, definition, new_values, now=now, validated=True)
             except _ImportRejected:
-                return ImportReport(errors=errors)
-            return ImportReport(created=created, updated=updated)
+                return ImportReport(errors=dict(sorted(errors.items())))
+            return ImportReport(created=len(new_rows), updated=updated)
 
         return await self._session.run(work)
 
@@ -194,8 +205,13 @@ class RecordService:
         return parse_field_input(definition, text)
 
 
-def _import_one(conn: Connection, definition: EntityDef, row: Mapping[str, Any], now: str) -> bool:
-    """Write one import row; True for a create, False for an update."""
+def _parse_import_row(
+    definition: EntityDef, row: Mapping[str, Any]
+) -> tuple[str | None, dict[str, JsonValue]]:
+    """The row's record id (None for a new record) and its typed values.
+
+    Text values are parsed by field type; JSON values are taken as they are.
+    """
     values: dict[str, JsonValue] = {}
     problems: dict[str, str] = {}
     record_id: str | None = None
@@ -217,11 +233,7 @@ def _import_one(conn: Connection, definition: EntityDef, row: Mapping[str, Any],
             values[name] = raw
     if problems:
         raise ValidationFailed(problems)
-    if record_id is None:
-        record_store.create_record(conn, definition, values, now=now)
-        return True
-    record_store.update_record(conn, definition, record_id, values, now=now)
-    return False
+    return record_id, values
 
 
 __all__ = ["ImportReport", "RecordService"]

@@ -1,15 +1,14 @@
-"""Bulk insert: many records in one transaction with executemany.
+"""Bulk insert: many new records in one transaction with executemany.
 
-Imports of a whole server table and the benchmarks go through here instead of
-one `create_record` per row: same validation, projections and indexes, but
-each table is written with one `executemany`, which is what makes a million
-rows take minutes instead of hours.
+`records import` (its new rows) and the store benchmark go through here
+instead of one `create_record` per row: same validation, projections, indexes
+and outbox, but each table is written with one `executemany`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tui_crm.domain.entities import EntityDef
@@ -30,14 +29,22 @@ def insert_many(
     now: str,
     queue_changes: bool = True,
     state: RecordState = RecordState.CREATED,
+    validated: bool = False,
 ) -> list[str]:
     """Insert validated new records (caller owns the transaction); returns their ids.
 
     `queue_changes` adds the outbox creates (local data); sync-side callers that
     insert server data pass False with state SYNCED. Any invalid row raises
     `ValidationFailed` naming the row (1-based) and field, and the caller's
-    transaction rolls everything back.
+    transaction rolls everything back. `validated` skips that check for rows
+    the caller has just passed through `invalid_rows`.
     """
+    rows = list(rows)
+    if not validated:
+        problems = invalid_rows(conn, entity, rows)
+        if problems:
+            offset, errors = next(iter(problems.items()))
+            raise ValidationFailed({f"row {offset + 1}: {k}": v for k, v in errors.items()})
     start = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM records").fetchone()[0]
     record_rows: list[tuple[Any, ...]] = []
     fts_rows: list[tuple[int, str, str]] = []
@@ -46,11 +53,6 @@ def insert_many(
     outbox_rows: list[tuple[str, str, str, str, str]] = []
     ids: list[str] = []
     for offset, values in enumerate(rows):
-        errors = validate(entity, values, partial=False)
-        if not errors and any(isinstance(v, Mapping) for v in values.values()):
-            errors = check_lookups(conn, entity, values)
-        if errors:
-            raise ValidationFailed({f"row {offset + 1}: {k}": v for k, v in errors.items()})
         given = {k: v for k, v in values.items() if not is_empty(v)}
         fields = derive_fields(entity, given)
         rowid = start + offset
@@ -83,6 +85,20 @@ def insert_many(
         outbox_rows,
     )
     return ids
+
+
+def invalid_rows(
+    conn: Connection, entity: EntityDef, rows: Sequence[Mapping[str, Any]]
+) -> dict[int, dict[str, str]]:
+    """Every invalid row (0-based offset) with its field problems, so an import reports all."""
+    problems: dict[int, dict[str, str]] = {}
+    for offset, values in enumerate(rows):
+        errors = validate(entity, values, partial=False)
+        if not errors and any(isinstance(v, Mapping) for v in values.values()):
+            errors = check_lookups(conn, entity, values)
+        if errors:
+            problems[offset] = errors
+    return problems
 
 
 def _dumps(value: Any) -> str:
