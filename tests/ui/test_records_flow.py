@@ -212,6 +212,29 @@ async def test_search_typed_in_one_burst_goes_to_the_search(
         await wait_until(pilot, lambda: names(app) == ["Northwind Traders"], "filtered")
 
 
+async def test_keys_after_tab_out_of_search_go_to_the_table(
+    make_app: Callable[..., CrmApp], settings: Settings
+) -> None:
+    """`/nor`, Tab to the table: `j` moves the cursor and `n` opens a new record."""
+    await create_profile(settings, SEED)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        await pilot.press("1")
+        await wait_until(pilot, lambda: len(names(app)) == 2, "rows")
+        await pilot.press("slash", "n", "o", "r")
+        search = app.screen.query_one("#search", Input)
+        await wait_until(pilot, lambda: names(app) == ["Northwind Traders"], "filtered")
+        await pilot.press("tab")
+        await wait_until(pilot, lambda: isinstance(app.focused, RecordTable), "table focused")
+        await pilot.press("j")
+        await pilot.pause(0.3)
+        assert search.value == "nor"
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordFormScreen), "new record")
+        assert search.value == "nor"
+
+
 async def test_sort_by_next_column_and_reverse(
     make_app: Callable[..., CrmApp], settings: Settings
 ) -> None:

@@ -8,6 +8,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static
 
 from tui_crm.domain import DomainError, EntityDef, PageCursor
@@ -205,6 +206,15 @@ class RecordListScreen(CrmScreen[None]):
                 search.insert_text_at_cursor(event.character)
             event.stop()
             event.prevent_default()
+
+    def watch_focused(self, old: Widget | None, new: Widget | None) -> None:
+        """Focus leaving the search box (Tab, a click) ends typing into it.
+
+        A reactive watcher runs as the focus changes, before any later key is
+        routed, so a key typed right after Tab goes to the table, not the search.
+        """
+        if old is not None and old.id == "search" and new is not old:
+            self._typing_search = False
 
     @on(Input.Changed, "#search")
     def search_changed(self, event: Input.Changed) -> None:
