@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 import httpx
 import pytest
 
@@ -73,6 +76,35 @@ def test_stall_outlasts_the_client_timeout() -> None:
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=httpx.Timeout(5, read=0.3),
             )
+
+
+def test_stall_applies_the_write_and_then_withholds_the_answer(
+    caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The "applied, but the answer never came" case; a client that hung up is no error."""
+    from tests.emulator.conftest import password_token
+
+    caplog.set_level(logging.DEBUG)
+    stall = 0.8
+    with (
+        DataverseEmulator(records=3, seed=1, stall_seconds=stall) as emulator,
+        httpx.Client(base_url=emulator.url) as client,
+    ):
+        token = password_token(emulator, client)["access_token"]
+        row = emulator.records("account")[0]["accountid"]
+        emulator.queue_faults("stall")
+        with pytest.raises(httpx.ReadTimeout):
+            client.patch(
+                emulator.api_url + f"accounts({row})",
+                json={"name": "stalled write"},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=httpx.Timeout(5, read=0.2),
+            )
+        assert emulator.get("account", row)["name"] == "stalled write"
+        time.sleep(stall + 0.5)  # the handler finishes its stall and answers a closed socket
+        assert emulator.faults_injected == {"stall": 1}
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_malformed_json_and_unexpected_status(

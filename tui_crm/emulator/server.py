@@ -50,6 +50,16 @@ async def _start(app: web.Application, host: str, port: int) -> tuple[web.AppRun
     return runner, int(bound)
 
 
+def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel handlers still running (a stall outlives the shutdown timeout), as asyncio.run
+    does, so no "Task was destroyed but it is pending" is logged when the loop is collected."""
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
 class BackgroundServer:
     """One aiohttp app served from its own thread and event loop until `stop()`."""
 
@@ -98,6 +108,7 @@ class BackgroundServer:
         finally:
             if self._runner is not None:
                 loop.run_until_complete(self._runner.cleanup())
+            _cancel_pending(loop)
             with contextlib.suppress(Exception):
                 loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()

@@ -11,8 +11,9 @@ and ignore the rate. Kinds:
   request was applied first (the response was lost), half the time not;
 - ``truncate``: the request is applied, the response declares its full length
   and is cut in the middle;
-- ``stall``: the server waits `stall_seconds` (past the client's timeout) and
-  then applies the request anyway, as a slow server does;
+- ``stall``: the request is applied at once, then the answer is held for
+  `stall_seconds` (past the client's timeout): the write succeeded but its
+  response never comes;
 - ``malformed`` (queue only by default): 200 with a body that is not JSON;
 - ``status`` (queue only by default): an unexpected 502 with an HTML body.
 """

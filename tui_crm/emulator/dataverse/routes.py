@@ -65,6 +65,16 @@ def _reset(request: web.Request) -> None:
     transport.abort()
 
 
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+def _gone() -> web.Response:
+    """The answer to a client that has hung up: aiohttp drops it without a traceback."""
+    return web.Response(status=499)
+
+
 class Routes:
     def __init__(self, emulator: DataverseEmulator) -> None:
         self.emulator = emulator
@@ -237,6 +247,13 @@ class Routes:
     async def api(self, request: web.Request) -> web.StreamResponse:
         emulator = self.emulator
         emulator.count_request(request.path, f"{request.method} {unquote(request.path_qs)}")
+        try:
+            # The whole body first (aiohttp keeps it for `_serve`): latency and stalls then
+            # hold the answer, never the upload, so a client that gives up mid-wait has
+            # already delivered its request, as with a slow real server.
+            await request.read()
+        except ConnectionError:
+            return _gone()
         faults = emulator.faults
         if faults.latency_ms > 0:
             await asyncio.sleep(faults.latency_ms / 1000)
@@ -255,9 +272,13 @@ class Routes:
         if fault == "reset" and faults.coin():
             _reset(request)
             return web.Response(status=500)
-        if fault == "stall":
-            await asyncio.sleep(faults.stall_seconds)
         response = await self._serve(request)
+        if fault == "stall":
+            # Applied, then the answer is held past the client's timeout: the case of a
+            # write that succeeded but whose response never came.
+            await asyncio.sleep(faults.stall_seconds)
+            if _client_gone(request):
+                return _gone()
         if isinstance(response, web.StreamResponse):
             return response
         if fault == "reset":
