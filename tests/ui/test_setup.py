@@ -6,6 +6,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from textual.widgets import Checkbox, Input, Select
 
 from tests.ui.conftest import create_profile, type_text, unlock, wait_until
@@ -84,3 +85,26 @@ async def test_setup_changes_apply_and_persist(
     assert reloaded.map_enabled is False
     assert reloaded.auto_lock_minutes == 3
     assert reloaded.theme == "nord"
+
+
+async def test_opening_setup_in_16_colours_writes_nothing(
+    make_app: Callable[..., CrmApp],
+    settings: Settings,
+    private_config: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Select's first Changed (the ANSI theme in use) is not a choice to persist."""
+    monkeypatch.setenv("TEXTUAL_COLOR_SYSTEM", "standard")
+    await create_profile(settings)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        assert app.theme == "ansi-dark"
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, SetupScreen), "setup")
+        await pilot.pause(0.3)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, SetupScreen), "left setup")
+        await pilot.pause(0.3)
+        assert app.settings.theme == settings.theme
+    assert not private_config.exists(), private_config.read_text(encoding="utf-8")

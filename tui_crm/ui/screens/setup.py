@@ -126,7 +126,10 @@ class SetupScreen(CrmScreen[None]):
 
     @on(Select.Changed, "#theme")
     def theme_changed(self, event: Select.Changed) -> None:
-        if isinstance(event.value, str) and event.value != self.crm.settings.theme:
+        # Compared with the theme in use, not the configured one: the Select
+        # reports its first value on mount, and in 16 colours that is the
+        # ANSI theme the app picked, which must not be written to the config.
+        if isinstance(event.value, str) and event.value != self.app.theme:
             self.app.theme = event.value
             self.persist({"theme": event.value})
 
