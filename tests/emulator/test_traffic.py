@@ -142,3 +142,18 @@ def test_identity_endpoints_are_not_faulted(
 
     emulator.set_fault_rate(1.0, ("503",))
     assert password_token(emulator, anonymous)["access_token"]
+
+
+def test_default_stall_is_clearly_past_the_client_timeout() -> None:
+    """With default settings a stall must be a client timeout, not a slow success."""
+    import argparse
+
+    from tui_crm.cli import emulator_cmd
+    from tui_crm.connectors.http import DEFAULT_TIMEOUT_SECONDS
+    from tui_crm.emulator.dataverse.emulator import DataverseConfig
+
+    assert DataverseConfig().stall_seconds >= DEFAULT_TIMEOUT_SECONDS + 10
+    parser = argparse.ArgumentParser()
+    emulator_cmd.register(parser.add_subparsers())
+    args = parser.parse_args(["emulator", "dataverse"])
+    assert args.stall_seconds is None  # run_dataverse then takes the emulator's default

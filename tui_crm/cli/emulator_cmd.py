@@ -78,8 +78,9 @@ def register(subparsers: Any) -> None:
     dataverse.add_argument(
         "--stall-seconds",
         type=float,
-        default=30.0,
-        help="how long a 'stall' fault holds the response",
+        default=None,
+        help="how long a 'stall' fault holds the response (default 1.5x the client's timeout: "
+        "45 s for 30 s)",
     )
     dataverse.add_argument("--user", default="demo@example.com", help="sign-in user name")
     dataverse.add_argument("--password", default="demo", help="sign-in password")
@@ -122,6 +123,8 @@ def run_dataverse(args: argparse.Namespace) -> int:
 
     if not is_loopback(args.host):
         raise EmulatorRefused(f"emulator: {args.host} is not a loopback address; refusing to serve")
+    from tui_crm.emulator.dataverse.faults import STALL_SECONDS
+
     latitude, longitude = args.centre
     emulator = DataverseEmulator(
         host=args.host,
@@ -133,7 +136,7 @@ def run_dataverse(args: argparse.Namespace) -> int:
         fault_rate=args.fault_rate,
         fault_seed=args.fault_seed,
         latency_ms=args.latency_ms,
-        stall_seconds=args.stall_seconds,
+        stall_seconds=STALL_SECONDS if args.stall_seconds is None else args.stall_seconds,
         username=args.user,
         password=args.password,
         client_secret=args.client_secret,

@@ -31,6 +31,8 @@ import httpx
 
 from tui_crm.domain.errors import ConnectionFailed, HostNotAllowed, InsecureConnection
 
+DEFAULT_TIMEOUT_SECONDS = 30.0
+"""The client's read/write/pool timeout; the emulator's `stall` default outlasts it."""
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 IDEMPOTENT_EXTENSION = "tui_crm.idempotent"
@@ -256,7 +258,7 @@ class HttpClient:
 def make_client(
     servers: Iterable[str],
     *,
-    timeout: float = 30.0,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
     connect_timeout: float = 10.0,
     policy: RetryPolicy | None = None,
     sleep: Sleep = asyncio.sleep,

@@ -20,7 +20,7 @@ from tui_crm.emulator.dataverse.batch import BatchRunner
 from tui_crm.emulator.dataverse.budget import RequestBudget
 from tui_crm.emulator.dataverse.data import DataStore
 from tui_crm.emulator.dataverse.errors import ODataError
-from tui_crm.emulator.dataverse.faults import RANDOM_KINDS, FaultPlan
+from tui_crm.emulator.dataverse.faults import RANDOM_KINDS, STALL_SECONDS, FaultPlan
 from tui_crm.emulator.dataverse.identity import Identity, IdentitySettings, User
 from tui_crm.emulator.dataverse.metadata import TABLES_BY_NAME, TABLES_BY_SET, Table
 from tui_crm.emulator.dataverse.metadata_api import handle_metadata
@@ -63,7 +63,7 @@ class DataverseConfig:
     fault_kinds: tuple[str, ...] = RANDOM_KINDS
     fault_seed: int = 0
     latency_ms: float = 0.0
-    stall_seconds: float = 30.0
+    stall_seconds: float = STALL_SECONDS
     retry_after_seconds: int = 1
     rate_limit: int = 6000
     rate_window_seconds: float = 300.0

@@ -25,6 +25,12 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 
+from tui_crm.connectors.http import DEFAULT_TIMEOUT_SECONDS
+
+STALL_SECONDS = DEFAULT_TIMEOUT_SECONDS * 1.5
+"""Default hold of a `stall`: clearly past the product client's timeout (45 s for 30 s),
+so with default settings a stall is always a client timeout, never a slow success."""
+
 RANDOM_KINDS: tuple[str, ...] = ("429", "503", "reset", "truncate", "stall")
 ALL_KINDS: tuple[str, ...] = (*RANDOM_KINDS, "malformed", "status")
 
@@ -35,7 +41,7 @@ class FaultPlan:
     kinds: tuple[str, ...] = RANDOM_KINDS
     seed: int = 0
     latency_ms: float = 0.0
-    stall_seconds: float = 30.0
+    stall_seconds: float = STALL_SECONDS
     retry_after_seconds: int = 1
     injected: dict[str, int] = field(default_factory=dict)
     _queued: deque[str] = field(default_factory=deque)
