@@ -108,3 +108,40 @@ async def test_opening_setup_in_16_colours_writes_nothing(
         await pilot.pause(0.3)
         assert app.settings.theme == settings.theme
     assert not private_config.exists(), private_config.read_text(encoding="utf-8")
+
+
+async def test_values_typed_without_enter_are_kept_on_escape(
+    make_app: Callable[..., CrmApp], settings: Settings, private_config: Path
+) -> None:
+    await create_profile(settings)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, SetupScreen), "setup")
+        screen = app.screen
+        await pilot.pause(0.2)
+        screen.query_one("#backend-url", Input).focus()
+        await type_text(pilot, "https://org.example.com")
+        screen.query_one("#backend-user", Input).focus()
+        await type_text(pilot, "ann@example.com")
+        auto_lock = screen.query_one("#auto-lock", Input)
+        auto_lock.focus()
+        await pilot.press("end", "backspace", "backspace")
+        await type_text(pilot, "-5")
+        await pilot.press("escape")  # invalid: the message shows, the screen and value stay
+        await pilot.pause(0.3)
+        assert app.screen is screen
+        assert auto_lock.value == "-5"
+        assert "0 or more" in str(screen.query_one("#setup-status").render())
+        assert app.idle.minutes == 10
+        await pilot.press("backspace", "backspace")
+        await type_text(pilot, "7")
+        await pilot.press("escape")  # no enter: applied on leaving
+        await wait_until(pilot, lambda: not isinstance(app.screen, SetupScreen), "left setup")
+        assert app.idle.minutes == 7
+        assert app.session is not None
+        credentials = await app.session.settings.credentials()
+        assert credentials.get("url") == "https://org.example.com"
+        assert credentials.get("user") == "ann@example.com"
+    assert tomllib.loads(private_config.read_text(encoding="utf-8"))["auto_lock_minutes"] == 7

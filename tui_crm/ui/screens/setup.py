@@ -36,6 +36,9 @@ class SetupScreen(CrmScreen[None]):
         Binding("escape", "back", "Back", id="setup.back"),
     ]
 
+    _secure_loaded = False
+    """Set once the encrypted values are in their fields (leaving must not clear them)."""
+
     def compose(self) -> ComposeResult:
         settings = self.crm.settings
         yield Static("[b]Setup[/b]", classes="screen-title")
@@ -98,11 +101,15 @@ class SetupScreen(CrmScreen[None]):
             user = credentials.get(BACKEND_USER_CREDENTIAL) or ""
             self.query_one("#backend-url", Input).value = str(url)
             self.query_one("#backend-user", Input).value = str(user)
+        self._secure_loaded = True
 
     # ----- config-file preferences ---------------------------------------------
 
     @work(group="setup-save")
     async def persist(self, changes: dict[str, Any]) -> None:
+        await self._persist(changes)
+
+    async def _persist(self, changes: dict[str, Any]) -> None:
         """Apply to the running app's settings and merge into the config file off the loop."""
         self.crm.settings = self.crm.settings.model_copy(update=changes)
         try:
@@ -136,17 +143,27 @@ class SetupScreen(CrmScreen[None]):
     @on(Input.Submitted, "#auto-lock")
     @on(Input.Blurred, "#auto-lock")
     def auto_lock_changed(self, event: Input.Submitted | Input.Blurred) -> None:
+        changes = self._auto_lock_change(event.value)
+        if changes:
+            self.persist(changes)
+
+    def _auto_lock_change(self, value: str) -> dict[str, Any] | None:
+        """The config change for a typed auto-lock value: {} if unchanged, None if invalid.
+
+        An invalid value shows its message in the status line and stays typed.
+        """
         try:
-            minutes = int(event.value)
+            minutes = int(value)
         except ValueError:
             self.query_one("#setup-status", Static).update("auto-lock: give whole minutes")
-            return
+            return None
         if minutes < 0:
             self.query_one("#setup-status", Static).update("auto-lock: 0 or more minutes")
-            return
-        if minutes != self.crm.settings.auto_lock_minutes:
-            self.crm.idle.minutes = minutes
-            self.persist({"auto_lock_minutes": minutes})
+            return None
+        if minutes == self.crm.settings.auto_lock_minutes:
+            return {}
+        self.crm.idle.minutes = minutes
+        return {"auto_lock_minutes": minutes}
 
     # ----- encrypted settings ------------------------------------------------
 
@@ -166,6 +183,9 @@ class SetupScreen(CrmScreen[None]):
 
     @work(group="setup-secure")
     async def store_secure(self, kind: str, key: str, value: object) -> None:
+        await self._store_secure(kind, key, value)
+
+    async def _store_secure(self, kind: str, key: str, value: object) -> None:
         session = self.crm.session
         if session is None:
             return
@@ -189,5 +209,35 @@ class SetupScreen(CrmScreen[None]):
 
         self.app.push_screen(ChangePasswordScreen())
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
+        """Leave, keeping what was typed but not yet confirmed with enter.
+
+        The Blurred handlers do not run when the screen closes, and closing
+        cancels this screen's workers: so the typed values are applied here,
+        awaited, and saves still running are waited for before dismissing.
+        An invalid auto-lock value keeps the screen open with its message.
+        """
+        auto_lock = self.query_one("#auto-lock", Input)
+        changes = self._auto_lock_change(auto_lock.value)
+        if changes is None:
+            auto_lock.focus()
+            self.notify("auto-lock: fix the value (0 = never) before leaving", severity="warning")
+            return
+        running = [
+            worker
+            for worker in self.app.workers
+            if worker.node is self and worker.group in {"setup-save", "setup-secure"}
+        ]
+        if running:
+            await self.app.workers.wait_for_complete(running)
+        if changes:
+            await self._persist(changes)
+        for input_id, credential in (
+            ("#backend-url", BACKEND_URL_CREDENTIAL),
+            ("#backend-user", BACKEND_USER_CREDENTIAL),
+        ):
+            if not self._secure_loaded:
+                break  # the fields do not show the stored values yet: never clear them
+            value = self.query_one(input_id, Input).value.strip() or None
+            await self._store_secure("credential", credential, value)
         self.dismiss()
