@@ -207,8 +207,19 @@ def _silence_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    command = requested_command(argv)
+    if command is None:
+        # The interface: keys typed while it starts must not echo (see typeahead).
+        from tui_crm.cli.typeahead import quiet_typeahead
+
+        with quiet_typeahead():
+            return _main(argv, command)
+    return _main(argv, command)
+
+
+def _main(argv: Sequence[str] | None, command: str | None) -> int:
     try:
-        parser = build_parser(requested_command(argv))
+        parser = build_parser(command)
         args = parser.parse_args(argv)
         _attach_context(args)
         handler: Handler | None = getattr(args, "handler", None)
