@@ -267,3 +267,74 @@ async def test_gzip_counted_as_wire_bytes(server: tuple[str, Script]) -> None:
     assert response.json() == document
     assert 0 < http.counters.bytes_received < len(raw) / 4
     assert http.counters.bytes_sent > 0
+
+
+class RawServer:
+    """A byte-exact HTTP/1.1 peer: records every byte received, answers fixed bytes."""
+
+    def __init__(self, answers: list[bytes]) -> None:
+        self.answers = answers
+        self.received = bytearray()
+        self.sent = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while self.answers:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                body = await reader.readexactly(length)
+                self.received += head + body
+                answer = self.answers.pop(0)
+                writer.write(answer)
+                self.sent += len(answer)
+                await writer.drain()
+        except asyncio.IncompleteReadError:
+            pass
+        finally:
+            writer.close()
+
+
+def _raw_answer(status: str, headers: list[tuple[str, str]], body: bytes) -> bytes:
+    fields = [*headers, ("Content-Length", str(len(body)))]
+    head = f"HTTP/1.1 {status}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields) + "\r\n"
+    return head.encode() + body
+
+
+async def test_traffic_counts_every_byte_on_the_wire() -> None:
+    """Request line + headers + body out; status line + headers + compressed body in."""
+    page = json.dumps({"value": [{"name": f"account {i}"} for i in range(200)]}).encode()
+    raw = RawServer(
+        [
+            _raw_answer("200 OK", [("Content-Type", "application/json")], b'{"ok":true}'),
+            _raw_answer(
+                "201 Created",
+                [("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
+                gzip.compress(page),
+            ),
+            _raw_answer("204 No Content", [("OData-EntityId", "x")], b""),
+        ]
+    )
+    tcp = await asyncio.start_server(raw.handle, "127.0.0.1", 0)
+    port = tcp.sockets[0].getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    http = make_client([url])
+    try:
+        first = await http.client.get(
+            f"{url}/api/data/v9.2/accounts?$select=name,accountid&$top=5",
+            headers={"Authorization": "Bearer abc.def.ghi"},
+        )
+        second = await http.client.post(f"{url}/api/data/v9.2/accounts", json={"name": "é x"})
+        third = await http.client.patch(f"{url}/api/data/v9.2/accounts(1)", content=b"{}")
+    finally:
+        await http.aclose()
+        tcp.close()
+        await tcp.wait_closed()
+    assert first.json() == {"ok": True} and second.json() == json.loads(page)
+    assert third.status_code == 204
+    assert http.counters.requests == 3
+    assert http.counters.bytes_sent == len(raw.received)
+    assert http.counters.bytes_received == raw.sent

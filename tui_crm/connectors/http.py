@@ -174,15 +174,14 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     async def _send_once(self, request: httpx.Request) -> httpx.Response:
         await self._wait_for_pause()
         self._counters.requests += 1
-        body = request.content
-        self._counters.bytes_sent += len(body) + _header_size(request.headers)
+        self._counters.bytes_sent += request_wire_size(request)
         response = await self._inner.handle_async_request(request)
         try:
             chunks = [chunk async for chunk in response.stream]  # type: ignore[union-attr]
         finally:
             await response.aclose()
         raw = b"".join(chunks)
-        self._counters.bytes_received += len(raw) + _header_size(response.headers)
+        self._counters.bytes_received += response_head_size(response) + len(raw)
         headers = [
             (k, v) for k, v in response.headers.multi_items() if k.lower() != "content-length"
         ]
@@ -229,7 +228,27 @@ class GuardedTransport(httpx.AsyncBaseTransport):
 
 
 def _header_size(headers: httpx.Headers) -> int:
-    return sum(len(k) + len(v) + 4 for k, v in headers.raw)
+    """`Name: value CRLF` per field, then the CRLF that ends the head (as h11 writes them)."""
+    return sum(len(k) + len(v) + 4 for k, v in headers.raw) + 2
+
+
+def request_wire_size(request: httpx.Request) -> int:
+    """Bytes of an HTTP/1.1 request as sent: `METHOD target HTTP/1.1 CRLF`, headers, body.
+
+    The target is the path and query as written on the request line (httpcore sends
+    `url.raw_path`); `Host` and `Content-Length` are already among httpx's headers.
+    """
+    line = len(request.method) + 1 + len(request.url.raw_path) + len(" HTTP/1.1\r\n")
+    return line + _header_size(request.headers) + len(request.content)
+
+
+def response_head_size(response: httpx.Response) -> int:
+    """Bytes of the status line and header block as received (the body is counted raw,
+    still compressed; chunked framing, if any, is not seen and not counted)."""
+    version = response.extensions.get("http_version", b"HTTP/1.1")
+    reason = response.extensions.get("reason_phrase", b"")
+    line = len(version) + len(" 200 ") + len(reason) + 2
+    return line + _header_size(response.headers)
 
 
 def _describe(exc: Exception) -> str:
