@@ -10,6 +10,7 @@ from tui_crm.sync.merge import (
     collapse,
     conflict_kind,
     device_wins_body,
+    next_write,
     server_has,
 )
 
@@ -42,6 +43,30 @@ def test_update_then_delete_is_a_delete() -> None:
 
 def test_create_then_delete_needs_nothing_sent() -> None:
     assert collapse([row(1, "create", {"name": "a"}), row(2, "delete")]).op == "none"
+
+
+def test_create_sent_without_answer_then_delete_sends_a_delete() -> None:
+    sent = OutboxRow(1, "account", "a", "create", {"name": "a"}, None, sent=True)
+    group = collapse([sent, row(2, "delete")])
+    assert group.op == "delete"
+    assert group.base_version is None
+    assert next_write([sent, row(2, "delete")]).op == "delete"
+
+
+def test_a_write_sent_without_answer_goes_again_alone_before_later_rows() -> None:
+    sent = OutboxRow(1, "account", "a", "update", {"telephone1": "1"}, "5", sent=True)
+    later = row(2, "update", {"name": "b"}, "5")
+    head = next_write([later, sent])
+    assert (head.op, head.fields, head.base_version, head.seqs) == (
+        "update",
+        {"telephone1": "1"},
+        "5",
+        (1,),
+    )
+    assert head.more
+    assert not next_write([sent]).more
+    whole = next_write([row(1, "update", {"telephone1": "1"}, "5"), later])
+    assert whole.fields == {"telephone1": "1", "name": "b"} and not whole.more
 
 
 def test_collapse_refuses_nothing() -> None:

@@ -341,15 +341,15 @@ def synced_ids(conn: Connection, entity: str) -> set[str]:
 
 def outbox_rows(
     conn: Connection, entity: str | None = None, record_id: str | None = None
-) -> list[tuple[int, str, str, str, dict[str, Any], str | None, str]]:
-    """(seq, entity, record_id, op, fields, base_version, status) in seq order."""
-    sql = "SELECT seq, entity, record_id, op, fields, base_version, status FROM outbox"
+) -> list[tuple[int, str, str, str, dict[str, Any], str | None, str, int]]:
+    """(seq, entity, record_id, op, fields, base_version, status, attempts) in seq order."""
+    sql = "SELECT seq, entity, record_id, op, fields, base_version, status, attempts FROM outbox"
     args: tuple[Any, ...] = ()
     if entity is not None and record_id is not None:
         sql += " WHERE entity = ? AND record_id = ?"
         args = (entity, record_id)
     rows = conn.execute(sql + " ORDER BY seq", args).fetchall()
-    return [(r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"), r[5], r[6]) for r in rows]
+    return [(r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"), r[5], r[6], int(r[7])) for r in rows]
 
 
 def records_with_pending(conn: Connection, entity: str) -> set[str]:

@@ -29,6 +29,7 @@ from tui_crm.sync.merge import (
     collapse,
     conflict_kind,
     device_wins_body,
+    next_write,
     server_has,
 )
 
@@ -49,12 +50,33 @@ class Tally:
         self.errors += other.errors
 
 
-def group_of(conn: Connection, entity: str, record_id: str) -> PendingGroup | None:
-    rows = [
-        OutboxRow(seq, ent, rid, op, fields, base)
-        for seq, ent, rid, op, fields, base, _status in ss.outbox_rows(conn, entity, record_id)
+def _outbox(
+    conn: Connection, entity: str | None = None, record_id: str | None = None
+) -> list[OutboxRow]:
+    return [
+        # Sent and not refused: the answer was lost, the server may have applied it.
+        OutboxRow(seq, ent, rid, op, fields, base, sent=attempts > 0 and status != "failed")
+        for seq, ent, rid, op, fields, base, status, attempts in ss.outbox_rows(
+            conn, entity, record_id
+        )
     ]
+
+
+def group_of(conn: Connection, entity: str, record_id: str) -> PendingGroup | None:
+    """Every pending row of the record collapsed (what the device still wants in the end)."""
+    rows = _outbox(conn, entity, record_id)
     return collapse(rows) if rows else None
+
+
+def _settle_own_write(
+    conn: Connection, entity: EntityDef, record_id: str, server: RemoteRecord
+) -> None:
+    """`server` holds our earlier write: later rows build on it, or the record is synced."""
+    if group_of(conn, entity.name, record_id) is not None:
+        ss.set_base(conn, entity.name, record_id, server.version, server.fields)
+        ss.rebase_outbox(conn, entity.name, record_id, server.version)
+    else:
+        _store_synced(conn, entity, server)
 
 
 def _store_synced(
@@ -156,7 +178,8 @@ def _meet_pending(
 ) -> Tally:
     """A server version arrives for a record with local changes (pull path)."""
     tally = Tally()
-    group = group_of(conn, entity.name, current.id)
+    rows = _outbox(conn, entity.name, current.id)
+    group = collapse(rows) if rows else None
     conflict_id = ss.open_conflict_id(conn, entity.name, current.id)
     if conflict_id is not None:
         # Already waiting for the user: keep the newest server side for the merge view.
@@ -179,7 +202,7 @@ def _meet_pending(
         return tally
     if server is not None and server.version == current.server_version:
         return tally
-    return _decide(conn, entity, current, group, server, policy)
+    return _decide(conn, entity, current, next_write(rows), server, policy)
 
 
 def _decide(
@@ -203,9 +226,12 @@ def _decide(
         and server_has(group.fields, server.fields)
     ):
         ss.remove_outbox(conn, group.seqs)
-        _store_synced(conn, entity, server)
+        _settle_own_write(conn, entity, current.id, server)
         tally.pushed += 1
         return tally
+    if group.more:
+        # A real conflict is decided on everything the device still wants.
+        group = group_of(conn, entity.name, current.id) or group
     tally.conflicts += 1
     kind = conflict_kind(group.op, server is not None)
     device = None if group.op == "delete" else current.body
@@ -310,12 +336,10 @@ def take_device(
 def pending_groups(conn: Connection) -> list[PendingGroup]:
     """Every record's pending writes, collapsed; records held in a manual conflict are skipped."""
     by_record: dict[tuple[str, str], list[OutboxRow]] = {}
-    for seq, entity, record_id, op, fields, base, _status in ss.outbox_rows(conn):
-        by_record.setdefault((entity, record_id), []).append(
-            OutboxRow(seq, entity, record_id, op, fields, base)
-        )
+    for row in _outbox(conn):
+        by_record.setdefault((row.entity, row.record_id), []).append(row)
     held = {(c.entity, c.record_id) for c in ss.list_conflicts(conn, open_only=True)}
-    return [collapse(rows) for key, rows in by_record.items() if key not in held]
+    return [next_write(rows) for key, rows in by_record.items() if key not in held]
 
 
 def begin_push(conn: Connection, group: PendingGroup) -> None:

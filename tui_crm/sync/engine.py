@@ -228,6 +228,8 @@ class SyncEngine:
                     self._refused.add((group.entity, group.record_id))
                 if outcome.conflicts and plan.policy is ConflictPolicy.DEVICE_WINS:
                     requeued = True
+                if group.more and not outcome.errors:
+                    requeued = True  # the rows queued behind a re-sent write go next pass
                 self._progress(progress, "push", group.entity, done, tally.errors)
             if not requeued:
                 return

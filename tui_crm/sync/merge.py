@@ -21,6 +21,8 @@ class OutboxRow:
     op: str
     fields: dict[str, Any]
     base_version: str | None
+    sent: bool = False
+    """Sent at least once with no answer kept: the server may already have applied it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,23 +36,32 @@ class PendingGroup:
     fields: dict[str, Any]
     base_version: str | None
     seqs: tuple[int, ...]
+    more: bool = False
+    """Later rows of the record wait behind this write (see `next_write`)."""
 
 
 def collapse(rows: Iterable[OutboxRow]) -> PendingGroup:
-    """Rows of one record in seq order → one write (create+update = create, …+delete = delete)."""
+    """Rows of one record in seq order → one write (create+update = create, …+delete = delete).
+
+    Create then delete needs nothing sent only while the create never left the
+    device; once it was sent, the server may hold the record, so the delete goes
+    out (If-Match any: a 404 means the create never arrived, which is done too).
+    """
     ordered = sorted(rows, key=lambda r: r.seq)
     if not ordered:
         raise ValueError("no rows to collapse")
     first = ordered[0]
     op = first.op
     fields: dict[str, Any] = {}
+    create_sent = False
     for row in ordered:
         if row.op == "delete":
-            op = "none" if op == "create" else "delete"
+            op = ("delete" if create_sent else "none") if op == "create" else "delete"
             fields = {}
         elif row.op == "create":
             op = "create"
             fields = dict(row.fields)
+            create_sent = row.sent
         else:
             if op == "delete":
                 op = "update"
@@ -62,6 +73,33 @@ def collapse(rows: Iterable[OutboxRow]) -> PendingGroup:
         fields=fields,
         base_version=first.base_version,
         seqs=tuple(r.seq for r in ordered),
+    )
+
+
+def next_write(rows: Iterable[OutboxRow]) -> PendingGroup:
+    """The one write to send next for a record.
+
+    Rows sent before without an answer are re-sent alone, exactly as the lost
+    request carried them (same fields, same base), so a 412 can be recognised
+    as that request having got through; rows queued since wait for the next
+    pass, rebased on the version the first write produced. Only a sent create
+    followed by a delete goes as one delete, which settles both.
+    """
+    ordered = sorted(rows, key=lambda r: r.seq)
+    sent = [r for r in ordered if r.sent]
+    if not sent or len(sent) == len(ordered):
+        return collapse(ordered)
+    if sent[0].op == "create" and ordered[-1].op == "delete":
+        return collapse(ordered)
+    head = collapse(sent)
+    return PendingGroup(
+        head.entity,
+        head.record_id,
+        head.op,
+        head.fields,
+        head.base_version,
+        head.seqs,
+        more=True,
     )
 
 
