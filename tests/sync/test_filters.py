@@ -8,6 +8,7 @@ of the filter. What the client asked is read back from the emulator's log.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,48 @@ async def test_a_filter_the_server_refuses_is_one_clear_error_and_nothing_is_los
     assert "\n" not in message
     assert emu.get("account", local.id) is not None, "the push before the pull went through"
     assert await session.records.outbox() == []
+
+
+async def test_a_changed_filter_fetches_the_older_records_it_now_matches(
+    tmp_path: Path, session: Session, emu: Emu
+) -> None:
+    ids = sorted(emu.ids("account"))
+    emu.update("account", ids[0], {"statecode": 1, "statuscode": 2})
+    time.sleep(1.1)  # the others are modified a second later, past its `modifiedon`
+    for record_id in ids[1:]:
+        emu.update("account", record_id, {"fax": "+1 555 0000"})
+    narrow = make_settings(tmp_path, filters={"account": SyncFilter(filter=ACTIVE)})
+    sync = await connect(session, narrow, emu)
+    await sync.sync(["account"])
+    assert await local_ids(session, "account") == set(ids[1:])
+    await session.records.update("account", ids[1], {"telephone1": "+1 555 0111"})
+
+    wide = make_settings(
+        tmp_path, filters={"account": SyncFilter(filter=f"{ACTIVE} or statecode eq 1")}
+    )
+    sync.configure(wide)
+    emu.raw.clear_request_log()
+    summary = await sync.sync(["account"])
+
+    assert summary["errors"] == 0 and summary["conflicts"] == 0
+    assert await local_ids(session, "account") == set(ids)
+    pulls = [g for g in _account_gets(emu) if "$orderby" in g]
+    assert pulls and "modifiedon ge" not in pulls[0], "a new filter pulls from scratch"
+    mine = await session.records.get("account", ids[1])
+    assert mine.fields["telephone1"] == "+1 555 0111"
+    assert emu.get("account", ids[1])["telephone1"] == "+1 555 0111"  # type: ignore[index]
+
+    # Narrowing again: what no longer matches leaves through the id-only pass,
+    # except a record with a pending local edit.
+    await session.records.update("account", ids[0], {"name": "inactive, edited offline"})
+    sync.configure(narrow)
+    emu.raw.clear_request_log()
+    again = await sync.sync(["account"])
+    assert again["errors"] == 0
+    pulls = [g for g in _account_gets(emu) if "$orderby" in g]
+    assert pulls and "modifiedon ge" not in pulls[0]
+    assert emu.get("account", ids[0])["name"] == "inactive, edited offline"  # type: ignore[index]
+    assert await local_ids(session, "account") == set(ids[1:])
+    steady = await sync.sync(["account"])
+    pulls = [g for g in _account_gets(emu) if "$orderby" in g]
+    assert steady["errors"] == 0 and "modifiedon ge" in pulls[-1], "same filter: incremental"

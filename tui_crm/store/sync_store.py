@@ -415,21 +415,28 @@ def replace_outbox(
 # -- checkpoints ---------------------------------------------------------------
 
 
-def get_checkpoint(conn: Connection, entity: str) -> tuple[str, str] | None:
+_SCOPE_MARK = "|"
+"""The kind column holds `kind|scope` when a checkpoint belongs to one sync filter."""
+
+
+def get_checkpoint(conn: Connection, entity: str) -> tuple[str, str, str] | None:
+    """(kind, value, scope): scope tells which sync filter the checkpoint was made under."""
     row = conn.execute(
         "SELECT kind, value FROM sync_checkpoints WHERE entity = ?", (entity,)
     ).fetchone()
     if row is None or row[1] is None:
         return None
-    return str(row[0]), str(row[1])
+    kind, _, scope = str(row[0]).partition(_SCOPE_MARK)
+    return kind, str(row[1]), scope
 
 
-def set_checkpoint(conn: Connection, entity: str, kind: str, value: str) -> None:
+def set_checkpoint(conn: Connection, entity: str, kind: str, value: str, scope: str = "") -> None:
+    stored_kind = f"{kind}{_SCOPE_MARK}{scope}" if scope else kind
     conn.execute(
         "INSERT INTO sync_checkpoints(entity, kind, value, updated_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(entity) DO UPDATE SET kind = excluded.kind, value = excluded.value, "
         "updated_at = excluded.updated_at",
-        (entity, kind, value, utc_now()),
+        (entity, stored_kind, value, utc_now()),
     )
 
 

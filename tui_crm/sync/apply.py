@@ -102,12 +102,12 @@ def _store_synced(
 
 
 def apply_page(
-    conn: Connection, entity: EntityDef, page: PullPage, policy: ConflictPolicy
+    conn: Connection, entity: EntityDef, page: PullPage, policy: ConflictPolicy, scope: str = ""
 ) -> Tally:
-    """Upserts, deletions and the next checkpoint of one page, all or nothing."""
+    """Upserts, deletions and the next checkpoint (made under `scope`) of one page, atomically."""
     with ss.server_copy_durability(conn), transaction(conn):
         tally = _apply_records(conn, entity, page.upserts, page.deletes, policy)
-        ss.set_checkpoint(conn, entity.name, page.checkpoint.kind, page.checkpoint.value)
+        ss.set_checkpoint(conn, entity.name, page.checkpoint.kind, page.checkpoint.value, scope)
     return tally
 
 

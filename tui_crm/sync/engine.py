@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -239,9 +240,14 @@ class SyncEngine:
     ) -> None:
         name = plan.entity.name
         stored = await self._db(lambda c: ss.get_checkpoint(c, name))
-        checkpoint = Checkpoint(*stored) if stored else None
+        checkpoint = Checkpoint(stored[0], stored[1]) if stored else None
         expected_kind = "watermark" if plan.filter else "delta"
-        if checkpoint is not None and checkpoint.kind != expected_kind:
+        if checkpoint is not None and (
+            checkpoint.kind != expected_kind or stored is None or stored[2] != _scope(plan)
+        ):
+            # Another filter (or none): the watermark says nothing about the records the
+            # new filter matches, so pull from scratch; the id-only pass below drops
+            # synced records that no longer match and keeps those with local edits.
             checkpoint = None
         full = checkpoint is None
         try:
@@ -281,7 +287,13 @@ class SyncEngine:
                 self._check_cancel()
                 upcoming = asyncio.ensure_future(anext(pages))
                 outcome = await self._db(
-                    partial(apply.apply_page, entity=plan.entity, page=page, policy=plan.policy)
+                    partial(
+                        apply.apply_page,
+                        entity=plan.entity,
+                        page=page,
+                        policy=plan.policy,
+                        scope=_scope(plan),
+                    )
                 )
                 tally.add(outcome)
                 done += len(page.upserts) + len(page.deletes)
@@ -301,6 +313,12 @@ class SyncEngine:
             self._check_cancel()
             server_ids.update(chunk)
         tally.deleted += await self._db(lambda c: apply.sweep_missing(c, plan.entity, server_ids))
+
+
+def _scope(plan: EntityPlan) -> str:
+    """What a checkpoint is valid for: the sync filter's text, hashed ('' when unfiltered)."""
+    text = plan.filter.strip()
+    return hashlib.sha256(text.encode()).hexdigest()[:16] if text else ""
 
 
 def _push_op(group: PendingGroup) -> PushOp:
