@@ -21,17 +21,18 @@ WGS84 = Geodesic.WGS84
 CENTRE = (48.1373, 11.5755)
 
 
-async def make_profile(tmp_path: Path) -> Path:
+async def make_profile(tmp_path: Path, names: list[str] | None = None) -> Path:
+    """Accounts at 300 m, 600 m, ... around CENTRE, turning 45 degrees each (ids ...0 to ...7)."""
     folder = tmp_path / "profile"
     session = await ProfileService(folder, kdf=LOW_KDF).create(PASSWORD)
     rows = []
-    for i in range(8):
+    for i, name in enumerate(names or [f"Shop {i}" for i in range(8)]):
         d = WGS84.Direct(*CENTRE, 45.0 * i, 300.0 * (i + 1))
         rows.append(
             (
-                "account",
+                "account" if i % 4 != 3 else "contact",
                 f"00000000-0000-4000-8000-00000000000{i}",
-                f"Shop {i}",
+                name,
                 d["lat2"],
                 d["lon2"],
             )
@@ -181,3 +182,41 @@ async def test_map_off_screen_starts_nothing(tmp_path: Path) -> None:
             await pilot.press("escape")
         await asyncio.sleep(0.1)
         assert gpsd.connections == 0
+
+
+MARKUP_NAMES = ["Smith [/x] & Co", "[b]Bold[/b] [/]", "Müller [link=x]GmbH", "Plain"]
+
+
+def notifications(app: CrmApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def test_names_with_markup_are_shown_as_text_everywhere(tmp_path: Path) -> None:
+    """Record names are data: the list, the check-in note and the opened record never parse them."""
+    from tui_crm.ui.screens.record_form import RecordFormScreen
+
+    folder = await make_profile(tmp_path, MARKUP_NAMES)
+    app = app_for(tmp_path, folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_nearby(pilot)
+        assert app.session is not None
+        await app.session.nearby.set_manual_position(*CENTRE)
+        table = screen.query_one("#nearby-list", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 4, "rows")
+        await pilot.pause(0.1)
+        assert [str(table.get_row_at(i)[3]) for i in range(4)] == MARKUP_NAMES
+        # Painting the whole screen must not raise (it did: MarkupError on "[/x]").
+        assert "Smith" in app.export_screenshot()
+        await pilot.press("i")
+        await wait_until(
+            pilot,
+            lambda: any(m.startswith("Checked in at Smith [/x] & Co") for m in notifications(app)),
+            "check-in notification with the literal name",
+        )
+        await pilot.pause(0.1)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordFormScreen), "record form")
+        await pilot.pause(0.2)
+        values = [str(w.render()) for w in app.screen.query(".field-value")]
+        assert any("Smith [/x] & Co" in v for v in values), values
+        assert app.is_running

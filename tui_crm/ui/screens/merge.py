@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -130,7 +131,7 @@ class MergeScreen(CrmScreen[None]):
             table.add_column(label, width=VALUE_WIDTH, key=key)
         table.add_column("Result", width=VALUE_WIDTH + 2, key="result")
         for index, merged in enumerate(self.merge.fields):
-            table.add_row(*self._cells(merged), key=str(index))
+            table.add_row(*map(Text, self._cells(merged)), key=str(index))
         table.focus()
         self._show_status()
 
@@ -151,7 +152,7 @@ class MergeScreen(CrmScreen[None]):
 
     def _refresh_row(self, index: int) -> None:
         table = self.query_one("#merge-fields", DataTable)
-        table.update_cell(str(index), "result", self._cells(self.merge.fields[index])[-1])
+        table.update_cell(str(index), "result", Text(self._cells(self.merge.fields[index])[-1]))
         self._show_status()
 
     def _show_status(self) -> None:

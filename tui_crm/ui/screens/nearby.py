@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -133,7 +134,7 @@ class NearbyScreen(CrmScreen[None]):
         yield Static("Nearby", id="nearby-status", classes="screen-title")
         with Container(id="nearby-body"):
             yield MapGrid(id="nearby-map")
-            table: DataTable[str] = DataTable(
+            table: DataTable[str | Text] = DataTable(
                 id="nearby-list", cursor_type="row", zebra_stripes=False
             )
             yield table
@@ -143,7 +144,7 @@ class NearbyScreen(CrmScreen[None]):
         yield Footer()
 
     @property
-    def table(self) -> DataTable[str]:
+    def table(self) -> DataTable[str | Text]:
         return self.query_one("#nearby-list", DataTable)
 
     @property
@@ -204,7 +205,7 @@ class NearbyScreen(CrmScreen[None]):
             self.unplaced = await self.nearby.unplaced()
             status = await self.nearby.start()
         except DomainError as error:
-            self.notify(str(error), severity="error")
+            self.notify(str(error), severity="error", markup=False)
             return
         if status.fix is None:
             kept = await self.nearby.last_known()
@@ -241,7 +242,8 @@ class NearbyScreen(CrmScreen[None]):
             text += f" · {len(self.marked)} marked"
         if self.unplaced:
             text += f" · {self.unplaced} without position"
-        self.query_one("#nearby-status", Static).update(text)
+        # Text, not markup: entity names and source details are data (e.g. "[Errno 111]").
+        self.query_one("#nearby-status", Static).update(Text(text))
 
     # ----- query and list ----------------------------------------------------------------
 
@@ -254,7 +256,7 @@ class NearbyScreen(CrmScreen[None]):
         try:
             result = await self.nearby.nearby(lat, lon, self.radius_m, entities, limit=LIST_LIMIT)
         except DomainError as error:
-            self.notify(str(error), severity="error")
+            self.notify(str(error), severity="error", markup=False)
             return
         self._show_hits(result.hits)
         self._update_title()
@@ -290,14 +292,15 @@ class NearbyScreen(CrmScreen[None]):
             table.move_cursor(row=new_keys.index(cursor_key))
         self.highlight = new_keys[table.cursor_row] if hits else None
 
-    def _row(self, index: int, hit: NearbyHit) -> list[str]:
+    def _row(self, index: int, hit: NearbyHit) -> list[str | Text]:
         mark = "*" if key_of(hit) in self.marked else ""
         return [
             marker_for(index) + mark,
             _distance_cell(hit),
             _bearing_cell(hit),
-            hit.name or hit.id,
-            hit.entity,
+            # Record data as Text: a plain str cell is parsed as markup ("Smith [/x]" crashes).
+            Text(hit.name or hit.id),
+            Text(hit.entity),
         ]
 
     @on(DataTable.RowHighlighted, "#nearby-list")
@@ -323,7 +326,7 @@ class NearbyScreen(CrmScreen[None]):
         try:
             record = await self.records.get(entity, record_id)
         except DomainError as error:
-            self.notify(str(error), severity="error")
+            self.notify(str(error), severity="error", markup=False)
             return
         await self.app.push_screen(RecordFormScreen(entity_def, record))
 
@@ -438,7 +441,7 @@ class NearbyScreen(CrmScreen[None]):
         try:
             route = await self.nearby.route(self.centre, stops)
         except DomainError as error:
-            self.notify(str(error), severity="error")
+            self.notify(str(error), severity="error", markup=False)
             return
         await self.app.push_screen(RouteModal(route))
 
@@ -450,10 +453,10 @@ class NearbyScreen(CrmScreen[None]):
         try:
             done = await self.nearby.check_in(hit.entity, hit.id)
         except DomainError as error:
-            self.notify(str(error), severity="error")
+            self.notify(str(error), severity="error", markup=False)
             return
         away = "" if done.distance_m is None else f", {format_distance(done.distance_m)} away"
-        self.notify(f"Checked in at {hit.name or hit.id}{away}")
+        self.notify(f"Checked in at {hit.name or hit.id}{away}", markup=False)
 
     @work(group="nearby-here", exclusive=True)
     async def action_here(self) -> None:
@@ -463,7 +466,7 @@ class NearbyScreen(CrmScreen[None]):
         try:
             await self.nearby.use_record_as_here(hit.entity, hit.id)
         except DomainError as error:
-            self.notify(str(error), severity="error")
+            self.notify(str(error), severity="error", markup=False)
 
     def action_position(self) -> None:
         position = self.query_one("#nearby-position", QuietInput)
@@ -489,7 +492,7 @@ class NearbyScreen(CrmScreen[None]):
         try:
             await self.nearby.set_manual_position(lat, lon)
         except DomainError as error:
-            self.notify(str(error), severity="error")
+            self.notify(str(error), severity="error", markup=False)
 
     def action_back(self) -> None:
         position = self.query_one("#nearby-position", QuietInput)

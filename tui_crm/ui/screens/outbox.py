@@ -66,7 +66,7 @@ class OutboxScreen(CrmScreen[None]):
         table.clear()
         self._problems = {str(c.seq): c.last_error for c in changes if c.last_error}
         for change in changes:
-            table.add_row(*self._cells(change), key=str(change.seq))
+            table.add_row(*map(Text, self._cells(change)), key=str(change.seq))
         more = f" (oldest {len(changes)} shown)" if total > len(changes) else ""
         problems = f" · {len(self._problems)} with a problem (!)" if self._problems else ""
         self.query_one("#title", Static).update(

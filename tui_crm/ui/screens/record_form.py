@@ -8,6 +8,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Footer, Label, Static
 
@@ -76,14 +77,20 @@ class RecordFormScreen(CrmScreen[None]):
 
     # ----- layout ----------------------------------------------------------
 
-    def _title(self) -> str:
+    def _title(self) -> Content:
         label = self.entity_def.label
         if self.mode == "create":
-            return f"[b]New {label.lower()}[/b]"
+            return Content.from_markup("[b]New $label[/b]", label=label.lower())
         assert self.record is not None
         state = STATE_NAMES.get(self.record.state, self.record.state.value)
         verb = "Editing" if self.mode == "edit" else label
-        return f"[b]{verb}[/b] · {self.record.name or '(no name)'} · {state}"
+        # $-variables are inserted as text: a name like "Smith [/x]" is data, not markup.
+        return Content.from_markup(
+            "[b]$verb[/b] · $name · $state",
+            verb=verb,
+            name=self.record.name or "(no name)",
+            state=state,
+        )
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="title", classes="screen-title")
@@ -95,13 +102,15 @@ class RecordFormScreen(CrmScreen[None]):
     def _field_row(self, field: FieldDef) -> Widget:
         value = self.record.fields.get(field.name) if self.record is not None else None
         marker = " *" if field.required else ""
-        label = Label(f"{field.label}{marker}", classes="field-label")
+        label = Label(f"{field.label}{marker}", classes="field-label", markup=False)
         if self.mode == "view":
             shown = self._view_text(field, value)
-            content: Widget = Static(shown, id=f"value-{field.name}", classes="field-value")
+            content: Widget = Static(
+                shown, id=f"value-{field.name}", classes="field-value", markup=False
+            )
         else:
             content = editor_for(field, editor_value(field, value), id=f"field-{field.name}")
-        error = Static("", id=f"error-{field.name}", classes="field-error")
+        error = Static("", id=f"error-{field.name}", classes="field-error", markup=False)
         error.display = False
         return Vertical(
             Horizontal(label, content, classes="field-row"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -30,7 +31,7 @@ class RelatedScreen(CrmScreen[None]):
         self._related: dict[str, Record] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static(f"[b]Related to[/b] {self.record.name or '(no name)'}", classes="screen-title")
+        yield Static(_title(self.record.name), classes="screen-title")
         table: DataTable[str] = DataTable(id="related", cursor_type="row")
         yield table
         yield Footer()
@@ -60,10 +61,12 @@ class RelatedScreen(CrmScreen[None]):
             entity_def = self.crm.entity_def(record.entity)
             label = entity_def.label if entity_def else record.entity
             self._related[record.id] = record
-            table.add_row(glyph_for(record.state), label, record.name or "(no name)", key=record.id)
+            table.add_row(
+                glyph_for(record.state), label, Text(record.name or "(no name)"), key=record.id
+            )
         if not related:
             self.query_one(".screen-title", Static).update(
-                f"[b]Related to[/b] {self.record.name or '(no name)'} — nothing points here"
+                _title(self.record.name, " — nothing points here")
             )
 
     @on(DataTable.RowSelected, "#related")
@@ -85,3 +88,8 @@ class RelatedScreen(CrmScreen[None]):
 
     def action_back(self) -> None:
         self.dismiss()
+
+
+def _title(name: str | None, tail: str = "") -> Text:
+    """The record's name is data: a Text, never parsed as markup."""
+    return Text.assemble(("Related to", "bold"), f" {name or '(no name)'}{tail}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -198,7 +199,7 @@ class SyncStatusScreen(CrmScreen[None]):
             table.add_row(
                 str(conflict.id),
                 label[:12],
-                conflict_name(conflict, primary)[:24],
+                Text(conflict_name(conflict, primary)[:24]),
                 what,
                 short_time(conflict.created_at),
                 key=str(conflict.id),

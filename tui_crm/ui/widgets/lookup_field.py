@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Static
@@ -54,7 +55,7 @@ class LookupField(Static, can_focus=True):
             self.update("(none) — enter to pick")
         else:
             shown = self._name or "…"
-            self.update(f"{shown} ({self.target.get('entity', '?')})")
+            self.update(Text(f"{shown} ({self.target.get('entity', '?')})"))
 
     def action_pick(self) -> None:
         from tui_crm.ui.screens.lookup_picker import LookupPickerScreen

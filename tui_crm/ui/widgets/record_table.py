@@ -68,7 +68,7 @@ class RecordTable(DataTable[str | Text]):
                 text = "" if field is None or value is None else format_value(field, value)
                 if name == self.entity_def.primary_name and not text:
                     text = record.name
-                cells.append(_fit(text, width))
+                cells.append(Text(_fit(text, width)))  # record data, never markup
             if record.id not in self.rows:
                 self.add_row(*cells, key=record.id)
 
