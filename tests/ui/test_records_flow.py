@@ -192,6 +192,36 @@ async def test_escape_with_unsaved_changes_asks_before_discarding(
         ]
 
 
+async def test_focusing_a_field_does_not_select_its_text(
+    make_app: Callable[..., CrmApp], settings: Settings
+) -> None:
+    """In edit mode the first key typed adds to the value; it does not replace it."""
+    await create_profile(
+        settings, {"account": [{"name": "Contoso Pharma", "address1_city": "Oslo"}]}
+    )
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        await pilot.press("1")
+        await wait_until(pilot, lambda: len(names(app)) == 1, "row")
+        await pilot.press("enter", "e")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, RecordFormScreen) and app.screen.mode == "edit",
+            "edit form",
+        )
+        form = app.screen
+        name = form.query_one("#field-name", Input)
+        await wait_until(pilot, lambda: form.focused is name, "name focused")
+        await type_text(pilot, "X")
+        assert name.value == "Contoso PharmaX"
+        city = form.query_one("#field-address1_city", Input)
+        while form.focused is not city:
+            await pilot.press("tab")
+        await type_text(pilot, "Y")
+        assert city.value == "OsloY"
+
+
 async def test_search_typed_in_one_burst_goes_to_the_search(
     make_app: Callable[..., CrmApp], settings: Settings
 ) -> None:
