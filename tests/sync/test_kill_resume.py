@@ -1,8 +1,11 @@
 """`tui-crm sync` SIGKILLed at random moments of its run with local edits pending, then resumed.
 
-Afterwards the store equals the server, every device edit arrived exactly
-once (created names appear once on the server) and nothing was lost.
-Trials are split over several functions so xdist spreads them.
+Afterwards the store equals the server (the same records, and every synced
+field of every record equal to the emulator's own row, at the server's
+version), every edit on either side arrived exactly once (created names
+appear once on the server, the last value of each edited field is on both
+sides) and nothing was lost. Trials are split over several functions so
+xdist spreads them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from tui_crm.connectors.odata import parse_etag, record_from_row
+from tui_crm.domain.entities import FieldType
 from tui_crm.services.profile import ProfileService
+from tui_crm.services.session import Session
 
 from .conftest import CHEAP_KDF, PROFILE_PASSWORD, Emu, connect, make_settings
 
@@ -64,6 +70,32 @@ def _wait_for_a_request(emu: Emu, seen: int, process: subprocess.Popen[bytes]) -
         time.sleep(0.01)
 
 
+async def _assert_store_equals_server(session: Session, emu: Emu, entity_name: str) -> None:
+    """Every record of the store holds the emulator's row, field by synced field."""
+    entity = await session.records.entity(entity_name)
+    lookups = {f.name for f in entity.fields if f.type is FieldType.LOOKUP}
+    for record_id in sorted(emu.ids(entity_name)):
+        raw = emu.get(entity_name, record_id)
+        assert raw is not None
+        plain = {k: v for k, v in raw.items() if not (k.startswith("_") and k.endswith("_value"))}
+        server = record_from_row(entity, plain)
+        local = await session.records.get(entity_name, record_id)
+        assert local.state.value == "synced", (record_id, local.state)
+        assert local.server_version == parse_etag(raw.get("@odata.etag")), record_id
+        for field in entity.fields:
+            if field.name == entity.primary_key:
+                continue
+            mine = local.fields.get(field.name)
+            if field.name in lookups:
+                theirs = raw.get(f"_{field.name}_value")
+                mine_id = mine.get("id") if isinstance(mine, dict) else mine
+                assert (str(mine_id).lower() if mine_id else None) == (
+                    str(theirs).lower() if theirs else None
+                ), (record_id, field.name)
+            else:
+                assert mine == server.fields.get(field.name), (record_id, field.name)
+
+
 async def _kill_trials(tmp_path: Path, emu: Emu, seed: int) -> None:
     rng = random.Random(seed)
     settings = make_settings(tmp_path)
@@ -75,6 +107,7 @@ async def _kill_trials(tmp_path: Path, emu: Emu, seed: int) -> None:
         await session.close()
     created: list[str] = []
     updated: dict[str, str] = {}
+    server_edits: dict[str, str] = {}
     server_ids = sorted(emu.ids("account"))
     emu.raw.set_latency(30)  # stretches a run over ~0.5 s so kills land in push and pull
     # The server edits one half of the seeded accounts, the device only the others: a
@@ -98,7 +131,9 @@ async def _kill_trials(tmp_path: Path, emu: Emu, seed: int) -> None:
                 updated[target.id] = value
         finally:
             await session.close()
-        emu.update("account", rng.choice(sorted(server_half)), {"fax": f"server-{trial}"})
+        edited_on_server = rng.choice(sorted(server_half))
+        emu.update("account", edited_on_server, {"fax": f"server-{seed}-{trial}"})
+        server_edits[edited_on_server] = f"server-{seed}-{trial}"
         seen = emu.raw.total_requests
         process = _sync_process(tmp_path)
         _wait_for_a_request(emu, seen, process)
@@ -133,6 +168,16 @@ async def _kill_trials(tmp_path: Path, emu: Emu, seed: int) -> None:
                 break
             cursor = page.next_cursor
         assert local_ids == emu.ids("account")
+        for record_id, value in server_edits.items():
+            server = emu.get("account", record_id)
+            local = await session.records.get("account", record_id)
+            assert server is not None and server["fax"] == value
+            assert local.state.value == "synced" and local.fields.get("fax") == value
+        for name in created:
+            [record] = [r for r in emu.raw.records("account") if r["name"] == name]
+            local = await session.records.get("account", str(record["accountid"]))
+            assert local.fields.get("name") == name
+        await _assert_store_equals_server(session, emu, "account")
         runs = [r["status"] for r in await session.sync.runs(TRIALS_PER_TEST + 1)]
         assert runs.count("interrupted") >= 3, f"too few kills landed inside a run: {runs}"
         conflicts = await session.sync.conflicts(open_only=True)
