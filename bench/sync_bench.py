@@ -4,7 +4,8 @@
   records/s, and the ratio against the floor (the same pages fetched and
   parsed by the connector, then discarded) — target <= 1.4;
 * incremental sync with no changes: requests and bytes per entity (target one
-  request and < 2 KB each);
+  request and < 2 KB each), split into request line, request headers (the
+  bearer token is most of them), response head and body, as counted on the wire;
 * incremental sync with 100 local changes: seconds.
 
 Usage: python bench/sync_bench.py [--records 50000]
@@ -22,6 +23,7 @@ from typing import Any
 
 from tui_crm.config import KdfSettings, Settings
 from tui_crm.connectors.base import PullRequest
+from tui_crm.connectors.http import HttpClient
 from tui_crm.emulator.dataverse.emulator import DataverseEmulator
 from tui_crm.services.profile import ProfileService
 from tui_crm.services.sync import ConnectionOptions, SyncService
@@ -39,6 +41,14 @@ async def run(records: int) -> dict[str, Any]:
     figures: dict[str, Any] = {"records_per_entity": records}
     try:
         sync = SyncService(session, settings)
+        clients: list[HttpClient] = []
+        make = sync._client
+
+        def capture(url: str, *extra: str) -> HttpClient:
+            clients.append(make(url, *extra))
+            return clients[-1]
+
+        sync._client = capture  # type: ignore[method-assign]  # to read each run's counters
         await sync.connect(
             "dataverse",
             url,
@@ -72,10 +82,16 @@ async def run(records: int) -> dict[str, Any]:
         }
         per_entity = {}
         for name in ENTITIES:
+            before = len(clients)
             quiet = await sync.sync([name])
+            parts: dict[str, int] = {}
+            for http in clients[before:]:
+                for part, size in http.counters.parts.items():
+                    parts[part] = parts.get(part, 0) + size
             per_entity[name] = {
                 "requests": quiet["requests"],
                 "bytes": quiet["bytes_received"] + quiet["bytes_sent"],
+                "bytes_by_part": parts,
             }
         figures["incremental_no_changes"] = per_entity
 

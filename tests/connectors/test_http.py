@@ -338,3 +338,14 @@ async def test_traffic_counts_every_byte_on_the_wire() -> None:
     assert http.counters.requests == 3
     assert http.counters.bytes_sent == len(raw.received)
     assert http.counters.bytes_received == raw.sent
+    parts = http.counters.parts
+    assert parts["request_line"] + parts["request_headers"] + parts["request_body"] == len(
+        raw.received
+    )
+    assert parts["response_head"] + parts["response_body"] == raw.sent
+    assert parts["request_line"] == len(
+        b"GET /api/data/v9.2/accounts?$select=name,accountid&$top=5 HTTP/1.1\r\n"
+        b"POST /api/data/v9.2/accounts HTTP/1.1\r\n"
+        b"PATCH /api/data/v9.2/accounts(1) HTTP/1.1\r\n"
+    )
+    assert b"connection:" not in raw.received.lower()  # HTTP/1.1 persists by default

@@ -310,6 +310,28 @@ class Identity:
                 )
             return self.issue(grant.user, client_id, scope or grant.scope)
 
+    def _access_token(
+        self, user: User, client_id: str, resource: str, now: int, lifetime: int
+    ) -> str:
+        """Shaped and sized like Entra's RS256 tokens (a 2048-bit signature is 256 bytes);
+        the emulator signs with an HMAC-derived filler: clients must treat access tokens
+        as opaque, as Microsoft says, and this server checks them by lookup."""
+        thumbprint = _b64(hashlib.sha1(self._signing_key).digest())
+        header = _b64(
+            json.dumps(
+                {"typ": "JWT", "alg": "RS256", "x5t": thumbprint, "kid": thumbprint},
+                separators=(",", ":"),
+            ).encode()
+        )
+        claims = _entra_claims(user, client_id, resource, self.settings.tenant_id, now, lifetime)
+        payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+        signed = f"{header}.{payload}".encode()
+        signature = b"".join(
+            hmac.new(self._signing_key, bytes([block]) + signed, hashlib.sha256).digest()
+            for block in range(8)
+        )
+        return f"{header}.{payload}.{_b64(signature)}"
+
     def issue(
         self, user: User, client_id: str, scope: str, *, refresh: bool = True
     ) -> dict[str, Any]:
@@ -318,25 +340,8 @@ class Identity:
         resource = next((s.rsplit("/", 1)[0] for s in scopes if "/" in s), "")
         now_wall = int(time.time())
         lifetime = self.settings.token_lifetime
-        claims = {
-            "aud": resource,
-            "iss": f"https://sts.windows.net/{self.settings.tenant_id}/",
-            "iat": now_wall,
-            "nbf": now_wall,
-            "exp": now_wall + lifetime,
-            "appid": client_id,
-            "oid": user.id,
-            "tid": self.settings.tenant_id,
-            "upn": user.username,
-            "scp": "user_impersonation" if not user.application else None,
-            "jti": secrets.token_hex(8),
-        }
-        header = _b64(json.dumps({"typ": "JWT", "alg": "HS256"}).encode())
-        payload = _b64(json.dumps(claims).encode())
-        signature = _b64(
-            hmac.new(self._signing_key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
-        )
-        access = f"{header}.{payload}.{signature}"
+        access = self._access_token(user, client_id, resource, now_wall, lifetime)
+        header, payload, signature = access.split(".")
         self.tokens[access] = AccessToken(user, self.clock() + lifetime, resource)
         granted = " ".join(s for s in scopes if s not in ("offline_access", "openid", "profile"))
         body: dict[str, Any] = {
@@ -355,6 +360,49 @@ class Identity:
         if "openid" in scopes:
             body["id_token"] = f"{header}.{payload}.{signature}"
         return body
+
+
+def _entra_claims(
+    user: User, client_id: str, resource: str, tenant_id: str, now: int, lifetime: int
+) -> dict[str, Any]:
+    """The claim set of a v1 Entra access token for Dataverse, so tokens weigh what real
+    ones do (1.5-2.5 KB): every quiet-sync request carries one, and the bytes budget
+    must be measured with a realistic `Authorization` header, not a toy one."""
+    given, _, family = user.fullname.partition(" ")
+    claims: dict[str, Any] = {
+        "aud": resource,
+        "iss": f"https://sts.windows.net/{tenant_id}/",
+        "iat": now,
+        "nbf": now,
+        "exp": now + lifetime,
+        "acct": 0,
+        "acr": "1",
+        "aio": _b64(secrets.token_bytes(114)),
+        "amr": ["pwd", "mfa"],
+        "appid": client_id,
+        "appidacr": "0",
+        "family_name": family,
+        "given_name": given,
+        "idtyp": "app" if user.application else "user",
+        "ipaddr": "203.0.113.7",
+        "name": user.fullname,
+        "oid": user.id,
+        "puid": secrets.token_hex(8).upper(),
+        "rh": "1.A" + _b64(secrets.token_bytes(66)) + ".",
+        "scp": None if user.application else "user_impersonation",
+        "sid": str(uuid.uuid4()),
+        "sub": _b64(secrets.token_bytes(32)),
+        "tenant_region_scope": "EU",
+        "tid": tenant_id,
+        "unique_name": user.username,
+        "upn": user.username,
+        "uti": _b64(secrets.token_bytes(16)),
+        "ver": "1.0",
+        "wids": ["b79fbf4d-3ef9-4689-8143-76b194e85509"],
+        "xms_idrel": "1 26",
+        "xms_ftd": _b64(secrets.token_bytes(48)),
+    }
+    return {k: v for k, v in claims.items() if v is not None}
 
 
 def check_scope(scope: str, resource: str, *, app_only: bool) -> None:
