@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path
 
 import pytest
 from geographiclib.geodesic import Geodesic
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.cells import cell_len
 
 from tui_crm.geo.mapping import fit_scale
 from tui_crm.geo.projection import project, unproject
 from tui_crm.geo.render import (
+    LABEL_MAX,
     MAP_MODES,
     DeviceMarker,
     MapMode,
@@ -21,8 +24,12 @@ from tui_crm.geo.render import (
     RenderedMap,
     StyleSpan,
     cell_glyph,
+    cell_index,
+    cells_of,
     nice_scale_length,
+    printable,
     render_map,
+    short_label,
 )
 
 SNAPSHOTS = Path(__file__).resolve().parents[2] / "snapshots" / "map"
@@ -230,3 +237,108 @@ def test_labels_never_overlap_each_other_or_pins(
         occupied |= covered
     assert len(spans) + rendered.dropped_labels == len(rendered.pin_cells)
     assert len(spans) <= len(pin_cells)
+
+
+def cell_at(mpc: float, width: int, height: int, col: int, row: int) -> tuple[float, float]:
+    """The (lat, lon) drawn in the middle of cell (col, row) of a view around CENTRE."""
+    east = (col + 0.5 - width / 2) * mpc
+    north = (height / 2 - row - 0.5) * mpc * 2.0
+    return unproject(*CENTRE, east, north)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    names=st.lists(st.text(min_size=0, max_size=14), min_size=1, max_size=12),
+    mode=st.sampled_from(MAP_MODES),
+    width=st.integers(min_value=1, max_value=50),
+    height=st.integers(min_value=1, max_value=14),
+    seed=st.integers(min_value=0, max_value=10_000),
+)
+def test_every_line_is_exactly_width_cells_whatever_the_names(
+    names: list[str], mode: MapMode, width: int, height: int, seed: int
+) -> None:
+    """Arbitrary unicode (wide CJK, emoji, combining, controls, ESC): lines stay `width` cells."""
+    import random
+
+    rng = random.Random(seed)
+    mpc = 20.0
+    extra = ["東京営業所本社", "\x1b]0;pwn\x07X", "a\u200db\u202ec", "e\u0301\u0301", "👩‍👩‍👧x"]
+    pins = [
+        MapPin(
+            f"k{i}",
+            *cell_at(mpc, width, height, rng.randrange(width), rng.randrange(height)),
+            "123456789"[i % 9],
+            name,
+            rank=i,
+            highlighted=i == 0,
+        )
+        for i, name in enumerate([*names, *extra])
+    ]
+    rendered = render_map(
+        MapView(*CENTRE, mpc, width, height, mode, range_ring_m=150.0),
+        pins,
+        DeviceMarker(*CENTRE, 40.0),
+    )
+    assert len(rendered.lines) == height
+    for line in rendered.lines:
+        assert cell_len(line) == width, (line, names)
+        assert not any(unicodedata.category(c) in ("Cc", "Cf") for c in line), repr(line)
+    for span in rendered.spans:
+        assert 0 <= span.start < span.end <= width
+        at = cell_index(rendered.lines[span.row])
+        assert len(at) == width + 1  # spans map back to string slices
+
+
+def test_wide_labels_are_measured_in_cells() -> None:
+    mpc, width, height = 20.0, 40, 10
+    pins = [
+        MapPin("a", *cell_at(mpc, width, height, 5, 4), "1", "東京営業所本社", rank=0),
+        MapPin("b", *cell_at(mpc, width, height, 30, 6), "2", "大阪支店", rank=1),
+    ]
+    rendered = render_map(MapView(*CENTRE, mpc, width, height, "braille"), pins)
+    assert [cell_len(line) for line in rendered.lines] == [width] * height
+    assert "東京営業…" in rendered.lines[4]  # 8 cells of CJK + the cut mark = 9 <= 10
+    assert "大阪支店" in rendered.lines[6]
+    label = next(s for s in rendered.spans if s.row == 4 and s.style == "label")
+    assert label.end - label.start == cells_of("東京営業…") == 9
+    assert short_label("東京営業所本社", "ascii") == "東京営業~"
+    fullwidth = "".join(chr(0xFF41 + i % 26) for i in range(12))  # fullwidth a, b, c ...
+    assert cells_of(short_label(fullwidth, "braille")) <= LABEL_MAX
+
+
+def test_control_characters_never_reach_the_grid() -> None:
+    mpc = 20.0
+    pins = [MapPin("a", *cell_at(mpc, 40, 10, 4, 4), "\x1b", "\x1b]0;pwn\x07X\u202eY", rank=0)]
+    rendered = render_map(MapView(*CENTRE, mpc, 40, 10, "ascii"), pins)
+    assert not any(c in rendered.text for c in "\x1b\x07\u202e")
+    assert "]0;pwnXY" in rendered.lines[4]
+    assert rendered.lines[4][4] == "*"  # an unprintable marker becomes the default pin
+    assert printable("a\tb\n\rc\x00d") == "a b cd"
+
+
+def test_pins_never_cover_the_north_marker_or_scale_bar() -> None:
+    mpc, width, height = 20.0, 40, 10
+    pins = [
+        MapPin("n", *cell_at(mpc, width, height, width - 1, 0), "7", rank=0),
+        MapPin("up", *cell_at(mpc, width, height, width - 1, 1), "8", rank=1),
+        MapPin("bar", *cell_at(mpc, width, height, 0, height - 1), "9", rank=2),
+        MapPin("text", *cell_at(mpc, width, height, 8, height - 1), "6", rank=3),
+        MapPin("free", *cell_at(mpc, width, height, 20, 2), "5", rank=4),
+    ]
+    for mode in MAP_MODES:
+        rendered = render_map(MapView(*CENTRE, mpc, width, height, mode), pins)
+        assert rendered.lines[0][-1] == "N"
+        assert rendered.lines[1][-1] in "^↑"
+        assert rendered.lines[-1].startswith(("|----| 100 m", "├────┤ 100 m"))
+        assert rendered.hidden_pins == 4 and set(rendered.pin_cells) == {"free"}
+
+
+def test_the_device_marker_wins_its_cell_over_a_pin() -> None:
+    rendered = render_map(
+        MapView(*CENTRE, 20.0, 40, 10, "ascii"),
+        [MapPin("d", *CENTRE, "1", "Here", rank=0, highlighted=True)],
+        DeviceMarker(*CENTRE, 30.0),
+    )
+    assert rendered.lines[5][20] == "@"
+    assert StyleSpan(5, 20, 21, "device") in rendered.spans
+    assert rendered.hidden_pins == 1 and rendered.lines[5].strip(" .:'") == "@"

@@ -220,3 +220,27 @@ async def test_names_with_markup_are_shown_as_text_everywhere(tmp_path: Path) ->
         values = [str(w.render()) for w in app.screen.query(".field-value")]
         assert any("Smith [/x] & Co" in v for v in values), values
         assert app.is_running
+
+
+async def test_map_widget_styles_wide_labels_by_cell(tmp_path: Path) -> None:
+    """Spans are in cells: the widget slices a CJK line at the right characters."""
+    from textual.app import App
+
+    from tui_crm.services.nearby import MapPin, MapView, render_map, unproject
+
+    class One(App[None]):
+        def compose(self) -> Any:
+            yield MapGrid(id="grid")
+
+    app = One()
+    async with app.run_test(size=(40, 10)) as pilot:
+        grid = app.query_one(MapGrid)
+        at = unproject(*CENTRE, (20 + 0.5 - 20) * 20.0, (5 - 4 - 0.5) * 40.0)
+        pins = [MapPin("a", *at, "1", "東京営業所本社", rank=0, highlighted=True)]
+        rendered = render_map(MapView(*CENTRE, 20.0, 40, 10, "ascii"), pins)
+        grid.show(rendered)
+        await pilot.pause()
+        strip = grid.render_line(4)
+        assert strip.cell_length == 40
+        texts = {seg.text for seg in strip}
+        assert "東京営業~" in texts and "1" in texts

@@ -7,14 +7,23 @@ is drawn at sub-cell resolution: braille gives 2x4 dots per cell, half blocks
 scale bar and the north marker are whole characters on top. Labels are placed
 greedily, nearest record first, and a label that would touch another label or
 cover a pin is dropped (and counted) rather than overlapping.
+
+Everything is measured in terminal cells, not characters: a CJK label takes
+two cells a character, and control or zero-width characters (ESC, bidi
+overrides, joiners) never reach the grid, so every line is exactly `width`
+cells. The north marker, the scale bar and the device marker are reserved:
+a pin in one of their cells is not drawn (counted in `hidden_pins`).
 """
 
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+
+from rich.cells import get_character_cell_size
 
 from tui_crm.geo.projection import project
 
@@ -94,6 +103,8 @@ class RenderedMap:
     pin_cells: dict[str, tuple[int, int]] = field(default_factory=dict)
     """key -> (column, row) of every pin drawn."""
     scale_m: float = 0.0
+    hidden_pins: int = 0
+    """Pins inside the map but under the device marker, north marker or scale bar."""
 
     @property
     def text(self) -> str:
@@ -135,6 +146,7 @@ class _Canvas:
         self.dx, self.dy = DOTS_PER_CELL[view.mode]
         self.dots = [[0] * self.width for _ in range(self.height)]
         self.chars: list[list[str | None]] = [[None] * self.width for _ in range(self.height)]
+        """A character, "" for the second cell of a wide one, None for the dot layer."""
         self.styles: list[list[str | None]] = [[None] * self.width for _ in range(self.height)]
         self.taken = [[False] * self.width for _ in range(self.height)]
 
@@ -170,12 +182,27 @@ class _Canvas:
             self.set_dot(dot_x, math.floor(cy - ry * math.cos(angle)))
 
     def put(self, col: int, row: int, text: str, style: str) -> None:
-        for offset, char in enumerate(text):
-            c = col + offset
-            if self.inside(c, row):
-                self.chars[row][c] = char
-                self.styles[row][c] = style
-                self.taken[row][c] = True
+        """Write cell by cell; a wide character fills two cells or, if cut by an edge, none."""
+        c = col
+        for char in text:
+            size = cell_width(char)
+            if size == 0:
+                continue
+            if self.inside(c, row) and self.inside(c + size - 1, row):
+                for k in range(size):
+                    self._clear_wide_neighbour(c + k, row)
+                    self.chars[row][c + k] = char if k == 0 else ""
+                    self.styles[row][c + k] = style
+                    self.taken[row][c + k] = True
+            c += size
+
+    def _clear_wide_neighbour(self, col: int, row: int) -> None:
+        """Overwriting half of a wide character blanks its other half."""
+        line = self.chars[row]
+        if line[col] == "" and col > 0:
+            line[col - 1] = " "
+        elif col + 1 < self.width and line[col + 1] == "" and line[col] not in (None, ""):
+            line[col + 1] = " "
 
     def free(self, col: int, row: int, length: int) -> bool:
         if row < 0 or row >= self.height or col < 0 or col + length > self.width:
@@ -282,16 +309,21 @@ def render_projected(
     if device is not None and device_at is not None:
         col_f, row_f = canvas.cell_of(*device_at)
         col, row = math.floor(col_f), math.floor(row_f)
-        if canvas.inside(col, row) and (col, row) not in cells:
+        if canvas.inside(col, row) and not canvas.taken[row][col]:
+            # The device wins its cell: "where am I" matters more than a pin there.
             canvas.put(col, row, DEVICE_GLYPH, "device.stale" if device.stale else "device")
 
     pin_cells: dict[str, tuple[int, int]] = {}
     groups: list[tuple[tuple[int, int], list[MapPin]]] = []
+    hidden = 0
     for (col, row), group in cells.items():
+        if canvas.taken[row][col]:  # the device, north marker or scale bar is there
+            hidden += len(group)
+            continue
         group.sort(key=lambda p: (not p.highlighted, p.rank, p.key))
         lead = group[0]
         highlighted = any(p.highlighted for p in group)
-        glyph = (lead.marker[:1] or "*") if len(group) == 1 else GROUP_GLYPH
+        glyph = _pin_glyph(lead.marker) if len(group) == 1 else GROUP_GLYPH
         canvas.put(col, row, glyph, "pin.highlight" if highlighted else "pin")
         for pin in group:
             pin_cells[pin.key] = (col, row)
@@ -309,15 +341,64 @@ def render_projected(
             dropped += 1
 
     lines, spans = canvas.finish()
-    return RenderedMap(lines, spans, dropped, off_map, pin_cells, scale_m)
+    return RenderedMap(lines, spans, dropped, off_map, pin_cells, scale_m, hidden)
+
+
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def cell_width(char: str) -> int:
+    """Terminal cells of one character: 0 for control, format and combining ones."""
+    if unicodedata.category(char) in _UNPRINTABLE:
+        return 0
+    return min(2, max(0, get_character_cell_size(char)))
+
+
+def cells_of(text: str) -> int:
+    """Cells of text as the canvas lays it out (zero-width characters dropped)."""
+    return sum(cell_width(char) for char in text)
+
+
+def printable(text: str) -> str:
+    """Record data made safe for the grid: composed, whitespace runs as one space,
+    control/format/zero-width characters (ESC, bidi overrides, joiners) removed."""
+    composed = unicodedata.normalize("NFC", text)
+    spaced = " ".join("".join(c if not c.isspace() else " " for c in composed).split())
+    return "".join(c for c in spaced if cell_width(c) > 0)
+
+
+def _pin_glyph(marker: str) -> str:
+    glyph = printable(marker)[:1] or "*"
+    return glyph if cell_width(glyph) == 1 else "*"
 
 
 def short_label(label: str, mode: MapMode) -> str:
     """At most LABEL_MAX cells, with a visible cut (`…`, or `~` where only ASCII is safe)."""
-    text = " ".join(label.split())
-    if len(text) <= LABEL_MAX:
+    text = printable(label)
+    if cells_of(text) <= LABEL_MAX:
         return text
-    return text[: LABEL_MAX - 1].rstrip() + ("~" if mode == "ascii" else "…")
+    cut, used = [], 0
+    for char in text:
+        size = cell_width(char)
+        if used + size > LABEL_MAX - 1:
+            break
+        cut.append(char)
+        used += size
+    return "".join(cut).rstrip() + ("~" if mode == "ascii" else "…")
+
+
+def cell_index(line: str) -> list[int]:
+    """For each cell column of a rendered line, the string index where it starts.
+
+    Spans are in cells; a widget slicing the string needs indices. The entry
+    one past the last cell is len(line). The second cell of a wide character
+    maps to the index after it (spans never split a wide character).
+    """
+    index: list[int] = []
+    for position, char in enumerate(line):
+        index.extend([position] + [position + 1] * (cell_width(char) - 1))
+    index.append(len(line))
+    return index
 
 
 def _place_label(canvas: _Canvas, col: int, row: int, label: str, highlighted: bool) -> bool:
@@ -327,7 +408,7 @@ def _place_label(canvas: _Canvas, col: int, row: int, label: str, highlighted: b
     against the pin and make it read as part of a word.
     """
     style = "label.highlight" if highlighted else "label"
-    length = len(label)
+    length = cells_of(label)
     right = col + 2
     if canvas.free(col + 1, row, length + 1) and _margin_free(canvas, right + length, row):
         canvas.put(right, row, label, style)

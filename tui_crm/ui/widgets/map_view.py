@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-from tui_crm.services.nearby import RenderedMap, StyleSpan
+from tui_crm.services.nearby import RenderedMap, StyleSpan, cell_index
 
 STYLE_CLASSES = {
     "pin": "map-grid--pin",
@@ -69,7 +70,7 @@ class MapGrid(Widget, can_focus=False):
             if _at(old_lines, row) != _at(rendered.lines, row)
             or old_spans.get(row, []) != spans.get(row, [])
         ]
-        width = max(self.size.width, max((len(line) for line in rendered.lines), default=0))
+        width = max(self.size.width, max((cell_len(line) for line in rendered.lines), default=0))
         for row in changed:
             self.refresh(Region(0, row, width, 1))
         self.last_refreshed_rows = changed
@@ -81,13 +82,15 @@ class MapGrid(Widget, can_focus=False):
         line = self._lines[y]
         base = self.rich_style
         segments: list[Segment] = []
+        at = cell_index(line)  # spans are in cells; a CJK label has two cells a character
         position = 0
         for span in self._spans.get(y, []):
-            if span.start > position:
-                segments.append(Segment(line[position : span.start], base))
+            start, end = at[min(span.start, len(at) - 1)], at[min(span.end, len(at) - 1)]
+            if start > position:
+                segments.append(Segment(line[position:start], base))
             style = base + self._style_for(span.style)
-            segments.append(Segment(line[span.start : span.end], style))
-            position = span.end
+            segments.append(Segment(line[start:end], style))
+            position = end
         if position < len(line):
             segments.append(Segment(line[position:], base))
         return Strip(segments).crop_extend(0, self.size.width, base)
