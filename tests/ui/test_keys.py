@@ -37,6 +37,7 @@ async def test_help_lists_bindings_with_ids_and_remap_hint(
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
         rows = help_rows(app)
         assert rows["records.new"] == ("n", "New")
+        assert rows["records.edit"] == ("e", "Edit")
         assert rows["records.search"][1] == "Search"
         assert "app.quit" in rows
         assert "home.outbox" not in rows, "help shows the current screen's keys only"

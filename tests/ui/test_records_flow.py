@@ -222,6 +222,33 @@ async def test_focusing_a_field_does_not_select_its_text(
         assert city.value == "OsloY"
 
 
+async def test_e_on_the_list_edits_the_highlighted_record(
+    make_app: Callable[..., CrmApp], settings: Settings
+) -> None:
+    await create_profile(settings, SEED)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        await pilot.press("1")
+        await wait_until(pilot, lambda: names(app) == ["Fabrikam Ltd", "Northwind Traders"], "rows")
+        await pilot.press("j", "e")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, RecordFormScreen) and app.screen.mode == "edit",
+            "edit form",
+        )
+        form = app.screen
+        assert isinstance(form, RecordFormScreen) and form.record is not None
+        assert form.record.name == "Northwind Traders"
+        assert form.focused is form.query_one("#field-name", Input)
+        await type_text(pilot, " AS")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "saved")
+        await wait_until(pilot, lambda: "Northwind Traders AS" in names(app), "renamed row")
+        footer_keys = {b.binding.key for b in app.screen.active_bindings.values()}
+        assert "e" in footer_keys
+
+
 async def test_search_typed_in_one_burst_goes_to_the_search(
     make_app: Callable[..., CrmApp], settings: Settings
 ) -> None:

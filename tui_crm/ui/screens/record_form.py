@@ -64,12 +64,14 @@ class RecordFormScreen(CrmScreen[None]):
         record: Record | None,
         *,
         draft: FormDraft | None = None,
+        edit: bool = False,
     ) -> None:
+        """`edit` opens an existing record straight in edit mode (the list's `e`)."""
         super().__init__()
         self.entity_def = entity_def
         self.record = record
         self.mode: Mode = "create" if record is None else "view"
-        if draft is not None:
+        if draft is not None or edit:
             self.mode = "create" if record is None else "edit"
         self._draft = draft
         self._initial: dict[str, object] = {}

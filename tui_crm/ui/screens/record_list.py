@@ -26,7 +26,8 @@ SEARCH_DEBOUNCE_SECONDS = 0.25
 class RecordListScreen(CrmScreen[None]):
     HELP = (
         "Records of one entity, fetched a page at a time as you move down. "
-        "/ searches as you type, s sorts by the next column, r reverses. "
+        "/ searches as you type, enter opens, e edits, n adds, s sorts by the "
+        "next column, r reverses. "
         "Glyphs: " + legend()
     )
 
@@ -36,8 +37,10 @@ class RecordListScreen(CrmScreen[None]):
         # Priority: the binding must run before the keys typed after it are routed.
         Binding("slash", "search", "Search", id="records.search", priority=True),
         Binding("n", "new", "New", id="records.new"),
+        Binding("e", "edit", "Edit", id="records.edit"),
         Binding("s", "sort_next", "Sort", id="records.sort"),
-        Binding("r", "reverse", "Reverse", id="records.reverse"),
+        # Not in the footer (no room at 80 columns with e): help and the palette list it.
+        Binding("r", "reverse", "Reverse", id="records.reverse", show=False),
         Binding("escape", "back", "Back", id="records.back"),
     ]
 
@@ -170,7 +173,7 @@ class RecordListScreen(CrmScreen[None]):
             self.open_form(event.row_key.value)
 
     @work(group="open")
-    async def open_form(self, record_id: str) -> None:
+    async def open_form(self, record_id: str, *, edit: bool = False) -> None:
         from tui_crm.ui.screens.record_form import RecordFormScreen
 
         try:
@@ -178,7 +181,16 @@ class RecordListScreen(CrmScreen[None]):
         except DomainError as error:
             self.notify(str(error), severity="error")
             return
-        await self.app.push_screen(RecordFormScreen(self.entity_def, record))
+        await self.app.push_screen(RecordFormScreen(self.entity_def, record, edit=edit))
+
+    def action_edit(self) -> None:
+        """Open the highlighted record in edit mode."""
+        table = self.table
+        if not table.row_count or table.cursor_row < 0:
+            return
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        if row_key.value is not None:
+            self.open_form(row_key.value, edit=True)
 
     # ----- search ----------------------------------------------------------
 
