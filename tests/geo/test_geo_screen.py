@@ -77,9 +77,15 @@ async def test_map_above_list_at_80x24_and_live_updates(tmp_path: Path) -> None:
         grid = screen.query_one("#nearby-map", MapGrid)
         await wait_until(
             pilot,
-            lambda: grid.rendered is not None and len(grid.rendered.pin_cells) == 8,
+            lambda: (
+                grid.rendered is not None
+                and len(grid.rendered.pin_cells) + grid.rendered.hidden_pins == 8
+            ),
             "map drawn with every pin",
         )
+        # The two nearest share the device's cell at this scale: the device marker wins it.
+        assert grid.rendered is not None and grid.rendered.hidden_pins == 2
+        assert "@" in grid.rendered.text
         assert grid.region.y < table.region.y  # map above the list at 80x24
         assert grid.region.width == 80
         assert "1 without position" in str(screen.query_one("#nearby-status").render())
@@ -87,14 +93,14 @@ async def test_map_above_list_at_80x24_and_live_updates(tmp_path: Path) -> None:
         assert names == [f"Shop {i}" for i in range(8)]
 
         # Moving through the list highlights that record's pin.
-        await pilot.press("j")
+        await pilot.press("j", "j", "j")
         await wait_until(
             pilot,
             lambda: any(s.style == "pin.highlight" for s in grid.rendered.spans),  # type: ignore[union-attr]
             "highlighted pin",
         )
         assert grid.rendered is not None
-        col, row = grid.rendered.pin_cells["account:00000000-0000-4000-8000-000000000001"]
+        col, row = grid.rendered.pin_cells["contact:00000000-0000-4000-8000-000000000003"]
         assert any(
             s.style == "pin.highlight" and s.row == row and s.start == col
             for s in grid.rendered.spans
@@ -244,3 +250,70 @@ async def test_map_widget_styles_wide_labels_by_cell(tmp_path: Path) -> None:
         assert strip.cell_length == 40
         texts = {seg.text for seg in strip}
         assert "東京営業~" in texts and "1" in texts
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def title_of(screen: NearbyScreen) -> str:
+    return str(screen.query_one("#nearby-status").render())
+
+
+async def test_the_age_in_the_title_keeps_counting_after_going_stale(tmp_path: Path) -> None:
+    """No status arrives once the source is silent: a 1 s tick on the app clock ages it."""
+    from tui_crm.geo.fix import FixMode
+    from tui_crm.services.nearby import Fix, LocationState, LocationStatus
+
+    folder = await make_profile(tmp_path)
+    clock = FakeClock()
+    app = app_for(tmp_path, folder)
+    app.clock = clock
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_nearby(pilot)
+        fix = Fix(*CENTRE, 12.0, FixMode.FIX_3D, received_at=0.0)
+        screen._status_changed(LocationStatus(LocationState.STALE, fix, age_s=40.0))
+        await wait_until(pilot, lambda: "stale ±12 m, 40 s old" in title_of(screen), "stale")
+        clock.now += 60
+        await wait_until(pilot, lambda: "stale ±12 m, 100 s old" in title_of(screen), "aged")
+        map_before = screen.query_one("#nearby-map", MapGrid).rendered
+        clock.now += 5
+        await wait_until(pilot, lambda: "105 s old" in title_of(screen), "aged again")
+        # the tick repaints the title only, never the map
+        assert screen.query_one("#nearby-map", MapGrid).rendered is map_before
+
+
+async def test_a_kept_position_runs_the_query_until_the_first_fix(tmp_path: Path) -> None:
+    import time
+
+    from tui_crm.services.nearby import LAST_KNOWN_KEY
+
+    folder = await make_profile(tmp_path)
+    session = await ProfileService(folder, kdf=LOW_KDF).unlock(PASSWORD)
+    kept = {"lat": CENTRE[0], "lon": CENTRE[1], "accuracy_m": 8.0, "at": time.time() - 610}
+    try:
+        await session.settings.set(LAST_KNOWN_KEY, kept)
+    finally:
+        await session.close()
+    clock = FakeClock()
+    app = app_for(tmp_path, folder)
+    app.clock = clock
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_nearby(pilot)  # manual source: no fix will come
+        table = screen.query_one("#nearby-list", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 8, "rows around the kept position")
+        assert screen.status.fix is None
+        await wait_until(pilot, lambda: "last known, 10 min ago" in title_of(screen), "age")
+        grid = screen.query_one("#nearby-map", MapGrid)
+        await wait_until(pilot, lambda: grid.rendered is not None, "map")
+        assert grid.rendered is not None and "@" in grid.rendered.text  # stale device marker
+        clock.now += 125
+        await wait_until(pilot, lambda: "last known, 12 min ago" in title_of(screen), "aged")
+        # a real fix replaces the kept position
+        assert app.session is not None
+        await app.session.nearby.set_manual_position(*CENTRE)
+        await wait_until(pilot, lambda: "last known" not in title_of(screen), "fix replaces it")

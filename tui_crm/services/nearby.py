@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -243,6 +244,11 @@ class NearbyService:
 
     async def last_known(self) -> Fix | None:
         """The position kept from the previous run (age unknown to the monotonic clock)."""
+        kept = await self.last_known_with_age()
+        return None if kept is None else kept[0]
+
+    async def last_known_with_age(self) -> tuple[Fix, float | None] | None:
+        """The kept position and how long ago (wall clock, seconds) it was saved."""
         self._require_map()
         value = await self._session.settings.get(LAST_KNOWN_KEY)
         if not isinstance(value, dict):
@@ -250,13 +256,18 @@ class NearbyService:
         if not is_usable_position(value.get("lat"), value.get("lon")):
             return None
         accuracy = value.get("accuracy_m")
-        return Fix(
+        fix = Fix(
             float(value["lat"]),
             float(value["lon"]),
             float(accuracy) if isinstance(accuracy, int | float) else None,
             mode=FixMode.FIX_2D,
             received_at=float("-inf"),
         )
+        at = value.get("at")
+        age = None
+        if isinstance(at, int | float) and not isinstance(at, bool) and math.isfinite(at):
+            age = max(0.0, time.time() - float(at))
+        return fix, age
 
     async def current_fix(self, *, wait_s: float = 0.0) -> Fix:
         """The source's position, waiting up to `wait_s` for a first fix."""

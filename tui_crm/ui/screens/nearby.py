@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from tui_crm.domain import DomainError
 from tui_crm.services.nearby import (
     DeviceMarker,
+    Fix,
     LocationState,
     LocationStatus,
     MapView,
@@ -60,11 +61,26 @@ def key_of(hit: NearbyHit) -> str:
     return f"{hit.entity}:{hit.id}"
 
 
-def describe(status: LocationStatus) -> str:
-    """The location part of the title: state, accuracy, age."""
+AGE_REPAINT_S = 1.0
+"""How often the age in the title is brought up to date (nothing else is redrawn)."""
+
+
+def format_age(seconds: float | None) -> str:
+    if seconds is None:
+        return "age unknown"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    return f"{hours} h ago" if hours < 48 else f"{hours // 24} days ago"
+
+
+def describe(status: LocationStatus, age_s: float | None = None) -> str:
+    """The location part of the title: state, accuracy, age (`age_s` overrides the status's)."""
     fix = status.fix
     accuracy = "" if fix is None or fix.accuracy_m is None else f" ±{fix.accuracy_m:.0f} m"
-    age = "" if status.age_s is None else f", {status.age_s:.0f} s old"
+    age_s = status.age_s if age_s is None else age_s
+    age = "" if age_s is None else f", {age_s:.0f} s old"
     if status.state == LocationState.FIX:
         return f"fix{accuracy}" + (f" ({status.detail})" if status.detail else "")
     if status.state == LocationState.STALE:
@@ -120,12 +136,17 @@ class NearbyScreen(CrmScreen[None]):
         self.following = True
         self.metres_per_cell: float | None = None
         self.status = LocationStatus(LocationState.OFF)
+        self._status_at = 0.0
+        """The app clock (CrmApp.clock) when `status` arrived: its age grows from there."""
+        self.last_known: tuple[Fix, float | None, float] | None = None
+        """Kept position shown before the first fix: (fix, age when loaded, app clock then)."""
         self._projected: list[ProjectedPin] = []
         self._projected_for: tuple[object, ...] = ()
         self._unsubscribe: Callable[[], None] | None = None
         self.unplaced = 0
         """Records left out because their coordinates are missing or invalid."""
         self.table_updates = 0
+        self.title_text = ""
         """How many cells were rewritten by the last list update (tests read it)."""
 
     # ----- layout ------------------------------------------------------------------
@@ -171,6 +192,7 @@ class NearbyScreen(CrmScreen[None]):
             self._show_map_off()
             return
         self._unsubscribe = nearby.subscribe(self._status_changed)
+        self.set_interval(AGE_REPAINT_S, self._update_title, name="nearby-age")
         self.start_source()
         table.focus()
 
@@ -207,19 +229,27 @@ class NearbyScreen(CrmScreen[None]):
         except DomainError as error:
             self.notify(str(error), severity="error", markup=False)
             return
+        use_kept = False
         if status.fix is None:
-            kept = await self.nearby.last_known()
+            kept = await self.nearby.last_known_with_age()
             if kept is not None:
-                self.centre = (kept.lat, kept.lon)
+                fix, age = kept
+                self.last_known = (fix, age, self.crm.clock())
+                self.centre = (fix.lat, fix.lon)
                 self.view_centre = self.centre
+                use_kept = True
         self._status_changed(status)
+        if use_kept and self.status.fix is None:
+            self.run_query()  # the list around where we last were, until a fix arrives
 
     def _status_changed(self, status: LocationStatus) -> None:
         """Called by the location source on the event loop: new fix, no fix, stale, error."""
         self.status = status
+        self._status_at = self.crm.clock()
         fix = status.fix
         moved = False
         if fix is not None:
+            self.last_known = None
             new = (fix.lat, fix.lon)
             moved = self.centre is None or _metres_apart(self.centre, new) > MOVE_THRESHOLD_M
             if moved:
@@ -234,14 +264,23 @@ class NearbyScreen(CrmScreen[None]):
 
     def _update_title(self) -> None:
         scope = self.entity or "all"
+        now = self.crm.clock()
+        age = None if self.status.age_s is None else self.status.age_s + now - self._status_at
+        where = describe(self.status, age)
+        if self.status.fix is None and self.last_known is not None:
+            _, kept_age, kept_at = self.last_known
+            shown = None if kept_age is None else kept_age + now - kept_at
+            where += f" · last known, {format_age(shown)}"
         text = (
-            f"Nearby — {len(self.hits)} within {format_distance(self.radius_m)} · {scope}"
-            f" · {describe(self.status)}"
+            f"Nearby — {len(self.hits)} within {format_distance(self.radius_m)} · {scope} · {where}"
         )
         if self.marked:
             text += f" · {len(self.marked)} marked"
         if self.unplaced:
             text += f" · {self.unplaced} without position"
+        if text == self.title_text:
+            return  # the 1 s age tick repaints only when the words change
+        self.title_text = text
         # Text, not markup: entity names and source details are data (e.g. "[Errno 111]").
         self.query_one("#nearby-status", Static).update(Text(text))
 
@@ -374,6 +413,9 @@ class NearbyScreen(CrmScreen[None]):
         if fix is not None:
             stale = self.status.state != LocationState.FIX
             device = DeviceMarker(fix.lat, fix.lon, fix.accuracy_m, stale=stale)
+        elif self.last_known is not None:
+            kept = self.last_known[0]
+            device = DeviceMarker(kept.lat, kept.lon, kept.accuracy_m, stale=True)
         rendered = await asyncio.to_thread(render_projected, view, projected, device)
         grid.show(rendered)
 
