@@ -15,7 +15,10 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
+import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -34,7 +37,7 @@ from tui_crm.connectors.base import (
     Rejected,
     RemoteRecord,
 )
-from tui_crm.connectors.http import HttpClient, RetryPolicy
+from tui_crm.connectors.http import IDEMPOTENT_EXTENSION, HttpClient, RetryPolicy
 from tui_crm.domain.entities import EntityDef, FieldType
 from tui_crm.domain.errors import AuthenticationFailed, ConnectionFailed
 
@@ -99,8 +102,10 @@ class DataverseConnector:
         *,
         body: Any = None,
         headers: Mapping[str, str] | None = None,
+        raw: bytes | None = None,
+        idempotent: bool = False,
     ) -> httpx.Response:
-        content = None
+        content = raw
         all_headers = self._headers(headers)
         if body is not None:
             content = json.dumps(body, separators=(",", ":")).encode()
@@ -112,6 +117,7 @@ class DataverseConnector:
                 content=content,
                 headers=all_headers,
                 auth=self._auth or httpx.USE_CLIENT_DEFAULT,
+                extensions={IDEMPOTENT_EXTENSION: True} if idempotent else None,
             )
         except httpx.HTTPError as exc:
             raise ConnectionFailed(f"cannot reach the server: {type(exc).__name__}") from None
@@ -387,13 +393,40 @@ class DataverseConnector:
     async def push_many(
         self, entity_defs: dict[str, EntityDef], ops: Sequence[PushOp]
     ) -> list[PushResult]:
-        return [await self.push(entity_defs[op.entity], op) for op in ops]
+        """Independent writes in one multipart `$batch` per MAX_BATCH_OPERATIONS.
 
-    async def _push_write(self, entity: EntityDef, op: PushOp) -> PushResult:
-        try:
-            body = odata.row_from_fields(entity, op.fields, self._entity_sets)
-        except odata.WireFormatError as exc:
-            return Rejected(str(exc))
+        Each write is its own change set and the batch continues on error, so a
+        refused or conflicting write never rolls back or stops the others; the
+        answers map back in order. Every write is conditional (If-Match on its
+        base, If-None-Match for a create), so re-sending a batch whose answer
+        was lost applies nothing twice.
+        """
+        results: list[PushResult | None] = [None] * len(ops)
+        prepared: list[tuple[int, EntityDef, PushOp, _Request]] = []
+        for index, op in enumerate(ops):
+            entity = entity_defs[op.entity]
+            try:
+                prepared.append((index, entity, op, self._write_request(entity, op)))
+            except odata.WireFormatError as exc:
+                results[index] = Rejected(str(exc))
+        if len(prepared) == 1:
+            index, entity, op, _ = prepared[0]
+            results[index] = await self.push(entity, op)
+        for start in range(0, len(prepared) if len(prepared) > 1 else 0, MAX_BATCH_OPERATIONS):
+            chunk = prepared[start : start + MAX_BATCH_OPERATIONS]
+            answers = await self._batch([request for *_, request in chunk])
+            for (index, entity, op, _), answer in zip(chunk, answers, strict=True):
+                if answer is None or answer[0] in (429, 500, 502, 503, 504):
+                    results[index] = await self.push(entity, op)  # unanswered: alone, retried
+                else:
+                    results[index] = await self._outcome(entity, op, answer[0], answer[1])
+        return [r if r is not None else Rejected("not sent") for r in results]
+
+    def _write_request(self, entity: EntityDef, op: PushOp) -> _Request:
+        if op.op == "delete":
+            tag = odata.etag_header(op.base_version) if op.base_version else "*"
+            return _Request("DELETE", self._row_url(entity, op.record_id), {"If-Match": tag}, None)
+        body = odata.row_from_fields(entity, op.fields, self._entity_sets)
         select = ",".join(odata.select_columns(entity, [f.name for f in entity.fields]))
         headers = {"Prefer": f"return=representation,{LOOKUP_ANNOTATION_PREFER}"}
         if op.op == "create":
@@ -401,27 +434,92 @@ class DataverseConnector:
         else:
             headers["If-Match"] = odata.etag_header(op.base_version) if op.base_version else "*"
         url = f"{self._row_url(entity, op.record_id)}?$select={select}"
-        response = await self._send("PATCH", url, body=body, headers=headers)
-        status = response.status_code
-        if status in (200, 201):
-            record = self._record_or_none(entity, response)
+        return _Request("PATCH", url, headers, body)
+
+    async def _batch(self, requests: Sequence[_Request]) -> list[tuple[int, bytes] | None]:
+        """One `$batch` POST; (status, body) per request in order, None where unanswered."""
+        boundary = f"batch_{uuid.uuid4()}"
+        parts = []
+        for number, request in enumerate(requests, start=1):
+            changeset = f"changeset_{uuid.uuid4()}"
+            lines = [
+                "Content-Type: application/http",
+                "Content-Transfer-Encoding: binary",
+                f"Content-ID: {number}",
+                "",
+                f"{request.method} {request.url} HTTP/1.1",
+                *(f"{name}: {value}" for name, value in request.headers.items()),
+            ]
+            if request.body is not None:
+                lines += [
+                    "Content-Type: application/json; type=entry",
+                    "",
+                    json.dumps(request.body, separators=(",", ":"), ensure_ascii=False),
+                ]
+            else:
+                lines += [""]
+            inner = "\r\n".join(lines)
+            parts.append(
+                f"--{boundary}\r\nContent-Type: multipart/mixed; boundary={changeset}\r\n\r\n"
+                f"--{changeset}\r\n{inner}\r\n--{changeset}--\r\n"
+            )
+        payload = ("".join(parts) + f"--{boundary}--\r\n").encode()
+        headers = {
+            "Content-Type": f"multipart/mixed; boundary={boundary}",
+            "Prefer": "odata.continue-on-error",
+        }
+        # Safe to repeat: every write in it is conditional on its base (or on absence).
+        response = await self._send(
+            "POST", f"{self._api}/$batch", headers=headers, raw=payload, idempotent=True
+        )
+        if response.status_code in (429, 500, 502, 503, 504):
+            raise self._failure(response, "the server is unavailable")
+        if response.status_code != 200:
+            raise self._failure(response, "the server refused a batch of changes")
+        answers = _batch_answers(response)
+        if len(answers) > len(requests):
+            raise ConnectionFailed("the server's batch answer has more parts than requests")
+        return [*answers, *([None] * (len(requests) - len(answers)))]
+
+    async def _push_write(self, entity: EntityDef, op: PushOp) -> PushResult:
+        try:
+            request = self._write_request(entity, op)
+        except odata.WireFormatError as exc:
+            return Rejected(str(exc))
+        response = await self._send(
+            request.method, request.url, body=request.body, headers=request.headers
+        )
+        return await self._outcome(entity, op, response.status_code, response.content)
+
+    async def _outcome(self, entity: EntityDef, op: PushOp, status: int, body: bytes) -> PushResult:
+        """What one write's answer means (a single request or a part of a batch)."""
+        if op.op == "delete":
+            if status in (200, 204, 404):
+                return Applied(None)
+            if status == 412:
+                server = await self.get(entity, op.record_id)
+                return Applied(None) if server is None else ConflictResult(server)
+        elif status in (200, 201):
+            record = _record_from_body(entity, body)
             if record is not None:
                 return Applied(record)
             return await self._read_back(entity, op.record_id)
-        if status == 204:
+        elif status == 204:
             return await self._read_back(entity, op.record_id)
-        if status == 412:
+        elif status == 412:
             server = await self.get(entity, op.record_id)
             if op.op == "create":
                 return Applied(server) if server is not None else Rejected("create refused", True)
             if server is not None and _already_applied(entity, op.fields, server.fields):
                 return Applied(server)
             return ConflictResult(server)
-        if status == 404 and op.op == "update":
+        elif status == 404 and op.op == "update":
             return ConflictResult(None)
+        error = _json_object(body)
         if status in (429, 500, 502, 503, 504):
-            raise self._failure(response, "the server is unavailable")
-        return Rejected(odata.error_message(_safe_json(response), status))
+            message = odata.error_message(error, status)
+            raise ConnectionFailed(f"the server is unavailable: {message} (HTTP {status})")
+        return Rejected(odata.error_message(error, status))
 
     async def _read_back(self, entity: EntityDef, record_id: str) -> PushResult:
         record = await self.get(entity, record_id)
@@ -429,28 +527,74 @@ class DataverseConnector:
             return ConflictResult(None)
         return Applied(record)
 
-    def _record_or_none(self, entity: EntityDef, response: httpx.Response) -> RemoteRecord | None:
-        try:
-            body = response.json()
-            return odata.record_from_row(entity, body) if isinstance(body, dict) else None
-        except (ValueError, odata.WireFormatError):
-            return None
-
     async def _push_delete(self, entity: EntityDef, op: PushOp) -> PushResult:
-        headers = {"If-Match": odata.etag_header(op.base_version) if op.base_version else "*"}
-        response = await self._send("DELETE", self._row_url(entity, op.record_id), headers=headers)
-        status = response.status_code
-        if status in (200, 204, 404):
-            return Applied(None)
-        if status == 412:
-            server = await self.get(entity, op.record_id)
-            return Applied(None) if server is None else ConflictResult(server)
-        if status in (429, 500, 502, 503, 504):
-            raise self._failure(response, "the server is unavailable")
-        return Rejected(odata.error_message(_safe_json(response), status))
+        request = self._write_request(entity, op)
+        response = await self._send(request.method, request.url, headers=request.headers)
+        return await self._outcome(entity, op, response.status_code, response.content)
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+
+
+MAX_BATCH_OPERATIONS = 1000
+"""Dataverse's limit on the operations of one `$batch`."""
+
+_BOUNDARY = re.compile(r'boundary="?([^";\s]+)"?', re.IGNORECASE)
+_STATUS_LINE = re.compile(r"^HTTP/1\.1 (\d{3})")
+
+
+def _split_parts(text: str, boundary: str) -> list[str]:
+    chunks = text.split(f"--{boundary}")
+    return [c.strip("\r\n") for c in chunks[1:] if not c.startswith("--")]
+
+
+def _batch_answers(response: httpx.Response) -> list[tuple[int, bytes]]:
+    """(status, body) of each answered part, in order; a change set counts as its one answer."""
+    match = _BOUNDARY.search(response.headers.get("Content-Type", ""))
+    if match is None:
+        raise ConnectionFailed("the server's batch answer is not multipart")
+    answers: list[tuple[int, bytes]] = []
+    for part in _split_parts(response.text.replace("\r\n", "\n"), match.group(1)):
+        head, _, rest = part.partition("\n\n")
+        nested = _BOUNDARY.search(head)
+        if nested is not None and "multipart/mixed" in head.lower():
+            inner = _split_parts(rest, nested.group(1))
+            if len(inner) != 1:
+                raise ConnectionFailed(
+                    "the server's batch answer has a change set of several parts"
+                )
+            head, _, rest = inner[0].partition("\n\n")
+        status_line, _, after = rest.partition("\n")
+        found = _STATUS_LINE.match(status_line.strip())
+        if found is None:
+            raise ConnectionFailed("the server's batch answer has a part without a status")
+        _headers, _, body = after.partition("\n\n")
+        answers.append((int(found.group(1)), body.strip().encode()))
+    return answers
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body) if body else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _record_from_body(entity: EntityDef, body: bytes) -> RemoteRecord | None:
+    try:
+        value = json.loads(body)
+        return odata.record_from_row(entity, value) if isinstance(value, dict) else None
+    except (ValueError, odata.WireFormatError):
+        return None
 
 
 def _safe_json(response: httpx.Response) -> dict[str, Any]:

@@ -397,3 +397,16 @@ def release_in_flight(conn: Connection, group: PendingGroup, reason: str) -> Non
     """The push could not be completed (server down, cancelled): keep it pending for next time."""
     with transaction(conn):
         ss.mark_pending(conn, group.seqs, reason)
+
+
+def begin_push_many(conn: Connection, groups: list[PendingGroup]) -> None:
+    """Writes about to leave together (one batch): all marked sent in one transaction."""
+    with transaction(conn):
+        for group in groups:
+            ss.mark_in_flight(conn, group.seqs)
+
+
+def release_in_flight_many(conn: Connection, groups: list[PendingGroup], reason: str) -> None:
+    with transaction(conn):
+        for group in groups:
+            ss.mark_pending(conn, group.seqs, reason)

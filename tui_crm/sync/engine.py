@@ -29,6 +29,7 @@ from tui_crm.connectors.base import (
     PullPage,
     PullRequest,
     PushOp,
+    PushResult,
 )
 from tui_crm.connectors.http import TrafficCounters
 from tui_crm.domain.conflicts import ConflictPolicy
@@ -43,6 +44,8 @@ from tui_crm.sync.merge import PendingGroup
 T = TypeVar("T")
 
 MAX_PUSH_PASSES = 3
+PUSH_BATCH = 200
+"""Independent writes sent together (one `$batch` round trip on Dataverse)."""
 
 
 class SyncCancelled(DomainError):
@@ -198,42 +201,73 @@ class SyncEngine:
             if not groups:
                 return
             requeued = False
-            for done, group in enumerate(groups, start=1):
-                self._check_cancel()
-                plan = plans[group.entity]
+            for group in groups:
                 if group.op == "none":
+                    self._check_cancel()
+                    plan = plans[group.entity]
                     await self._db(partial(apply.drop_unsent, entity=plan.entity, group=group))
-                    continue
-                await self._db(partial(apply.begin_push, group=group))
-                try:
-                    result = await self._connector.push(plan.entity, _push_op(group))
-                except ConnectionFailed as exc:
-                    await self._db(partial(apply.release_in_flight, group=group, reason=str(exc)))
-                    raise
-                except BaseException:
-                    await self._db(
-                        partial(apply.release_in_flight, group=group, reason="interrupted")
+            sendable = [g for g in groups if g.op != "none"]
+            done = 0
+            for start in range(0, len(sendable), PUSH_BATCH):
+                self._check_cancel()
+                chunk = sendable[start : start + PUSH_BATCH]
+                results = await self._send_chunk(entity_defs, chunk)
+                for group, result in zip(chunk, results, strict=True):
+                    done += 1
+                    requeued |= await self._apply_result(
+                        plans[group.entity], group, result, tally, progress, done
                     )
-                    raise
-                outcome = await self._db(
-                    partial(
-                        apply.apply_push_result,
-                        entity=plan.entity,
-                        group=group,
-                        result=result,
-                        policy=plan.policy,
-                    )
-                )
-                tally.add(outcome)
-                if outcome.errors:
-                    self._refused.add((group.entity, group.record_id))
-                if outcome.conflicts and plan.policy is ConflictPolicy.DEVICE_WINS:
-                    requeued = True
-                if group.more and not outcome.errors:
-                    requeued = True  # the rows queued behind a re-sent write go next pass
-                self._progress(progress, "push", group.entity, done, tally.errors)
             if not requeued:
                 return
+
+    async def _send_chunk(
+        self, entity_defs: dict[str, EntityDef], chunk: list[PendingGroup]
+    ) -> list[PushResult]:
+        """Independent writes in as few round trips as the connector allows (one batch)."""
+        await self._db(partial(apply.begin_push_many, groups=chunk))
+        try:
+            if len(chunk) == 1:
+                group = chunk[0]
+                return [await self._connector.push(entity_defs[group.entity], _push_op(group))]
+            return await self._connector.push_many(entity_defs, [_push_op(g) for g in chunk])
+        except ConnectionFailed as exc:
+            await self._db(partial(apply.release_in_flight_many, groups=chunk, reason=str(exc)))
+            raise
+        except BaseException:
+            await self._db(
+                partial(apply.release_in_flight_many, groups=chunk, reason="interrupted")
+            )
+            raise
+
+    async def _apply_result(
+        self,
+        plan: EntityPlan,
+        group: PendingGroup,
+        result: PushResult,
+        tally: Tally,
+        progress: ProgressCallback | None,
+        done: int,
+    ) -> bool:
+        """Store one write's outcome; True when the record has more to push in another pass."""
+        requeued = False
+        outcome = await self._db(
+            partial(
+                apply.apply_push_result,
+                entity=plan.entity,
+                group=group,
+                result=result,
+                policy=plan.policy,
+            )
+        )
+        tally.add(outcome)
+        if outcome.errors:
+            self._refused.add((group.entity, group.record_id))
+        if outcome.conflicts and plan.policy is ConflictPolicy.DEVICE_WINS:
+            requeued = True
+        if group.more and not outcome.errors:
+            requeued = True  # the rows queued behind a re-sent write go next pass
+        self._progress(progress, "push", group.entity, done, tally.errors)
+        return requeued
 
     async def _pull(
         self, plan: EntityPlan, tally: Tally, progress: ProgressCallback | None
