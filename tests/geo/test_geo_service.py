@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import random
 import uuid
 from pathlib import Path
 
 import pytest
-from geo_fixtures import ConnectionCounter, geo_settings, put_places
+from geo_fixtures import LOW_KDF, ConnectionCounter, geo_settings, put_places
 from geographiclib.geodesic import Geodesic
 
 from tui_crm.domain.errors import EntityUnknown, FeatureOff
 from tui_crm.geo.fix import LocationState
 from tui_crm.geo.nearby import bounding_boxes, normalize_lon
-from tui_crm.services.nearby import LAST_KNOWN_KEY, NoPosition
+from tui_crm.services.nearby import LAST_KNOWN_KEY, NearbyService, NoPosition
 from tui_crm.services.session import Session
 from tui_crm.store import positions
 from tui_crm.store.database import Connection
@@ -311,3 +313,85 @@ async def test_the_rtree_drives_the_nearby_query(
 
     await session.run(lambda conn: positions.query_bbox(Recording(conn), boxes, entities))
     assert executed == [sql]
+
+
+async def keep_a_position(session: Session, tmp_path: Path) -> None:
+    session.nearby.configure(
+        geo_settings(tmp_path, source="fixed", fixed_latitude=48.0, fixed_longitude=11.0)
+    )
+    await session.nearby.start()
+    await session.nearby.stop()
+    assert await session.settings.get(LAST_KNOWN_KEY) is not None
+
+
+async def test_map_off_in_the_config_erases_the_stored_position(
+    session: Session, tmp_path: Path
+) -> None:
+    """Not only Setup's switch: configuring (or building) the service with Map off erases it."""
+    await keep_a_position(session, tmp_path)
+    session.nearby.configure(geo_settings(tmp_path, map_enabled=False))
+    assert await session.settings.get(LAST_KNOWN_KEY) is None
+
+    await keep_a_position(session, tmp_path)
+    NearbyService(session, geo_settings(tmp_path, map_enabled=False))
+    assert await session.settings.get(LAST_KNOWN_KEY) is None
+
+
+async def test_a_session_opened_with_map_off_keeps_no_position(tmp_path: Path) -> None:
+    """Map switched off in the config file between runs: unlocking the app erases it."""
+    from tests.ui.conftest import PASSWORD, unlock
+    from tui_crm.services.profile import ProfileService
+    from tui_crm.ui.app import CrmApp
+
+    folder = tmp_path / "profile"
+    first = await ProfileService(folder, kdf=LOW_KDF).create(PASSWORD)
+    try:
+        await keep_a_position(first, tmp_path)
+    finally:
+        await first.close()
+    app = CrmApp(geo_settings(tmp_path, map_enabled=False), config_path=tmp_path / "c.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        for _ in range(200):
+            if app.session is not None and app.entity_defs:
+                break
+            await pilot.pause(0.02)
+        assert app.session is not None
+        assert await app.session.settings.get(LAST_KNOWN_KEY) is None
+
+
+def has_reader(fifo: Path) -> bool:
+    """Opening a FIFO's write end without blocking fails (ENXIO) while nobody reads it."""
+    try:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as error:
+        assert error.errno == errno.ENXIO
+        return False
+    os.close(fd)
+    return True
+
+
+async def test_map_off_never_opens_the_nmea_device(session: Session, tmp_path: Path) -> None:
+    fifo = tmp_path / "gps0"
+    os.mkfifo(fifo)
+    session.nearby.configure(
+        geo_settings(tmp_path, map_enabled=False, source="nmea", nmea_device=str(fifo))
+    )
+    for call in (
+        session.nearby.start(),
+        session.nearby.current_fix(wait_s=0.2),
+        session.nearby.nearby(48.0, 11.0, 1000),
+    ):
+        with pytest.raises(FeatureOff):
+            await call
+    await asyncio.sleep(0.2)
+    assert not has_reader(fifo)
+    fds = [os.readlink(p) for p in Path("/proc/self/fd").iterdir() if p.exists()]
+    assert str(fifo) not in fds
+
+    # The same probe sees the device opened once Map is on: the check above can fail.
+    await session.nearby.set_map_enabled(True)
+    await session.nearby.start()
+    assert has_reader(fifo)
+    await session.nearby.stop()
+    assert not has_reader(fifo)

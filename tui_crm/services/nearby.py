@@ -58,8 +58,8 @@ from tui_crm.geo.sources import (
     Unsubscribe,
 )
 from tui_crm.geo.units import parse_distance
-from tui_crm.store import positions
-from tui_crm.store.database import Connection
+from tui_crm.store import kv, positions
+from tui_crm.store.database import Connection, transaction
 from tui_crm.store.entities import load_entities, load_entity
 
 if TYPE_CHECKING:
@@ -157,6 +157,8 @@ class NearbyService:
         self._source: LocationSource | None = None
         self._listeners: list[Listener] = []
         self._unsubscribe_source: Unsubscribe | None = None
+        if settings is not None and not settings.map_enabled:
+            self._forget_position()
 
     # --- configuration and life cycle -------------------------------------------------
 
@@ -167,8 +169,28 @@ class NearbyService:
         return self._settings
 
     def configure(self, settings: Settings) -> None:
-        """Use these settings (the CLI's or the interface's) from now on."""
+        """Use these settings (the CLI's or the interface's) from now on.
+
+        With Map off (in Setup, the config file or the environment) any stored
+        position is erased here, so it never outlives the switch, whichever
+        way Map was turned off. The app configures this at unlock.
+        """
         self._settings = settings
+        if not settings.map_enabled:
+            self._forget_position()
+
+    def _forget_position(self) -> None:
+        """Erase the kept position now (one small write; blocking, so nothing reads it first)."""
+        if self._session.closed:
+            return
+
+        def erase(conn: Connection) -> None:
+            if kv.get_value(conn, "settings", LAST_KNOWN_KEY) is not None:
+                with transaction(conn):
+                    kv.set_value(conn, "settings", LAST_KNOWN_KEY, None)
+
+        with contextlib.suppress(DomainError, RuntimeError):
+            self._session.run_blocking(erase)
 
     @property
     def map_enabled(self) -> bool:

@@ -152,6 +152,7 @@ class CrmApp(App[int]):
     async def unlocked(self, session: Session) -> None:
         self.session = session
         session.sync.configure(self.settings)  # sync rules and the online/offline choice
+        session.nearby.configure(self.settings)  # with Map off this erases a kept position
         self.idle.touch()
         try:
             self.entity_defs = await session.records.entities()
