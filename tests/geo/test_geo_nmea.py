@@ -157,3 +157,26 @@ def test_checksummed_garbage_bodies_never_raise(body: str) -> None:
 )
 def test_malformed_fields_with_a_valid_checksum_are_ignored(body: str) -> None:
     assert parse_sentence(sentence(body)) is None
+
+
+def test_rmc_after_a_gga_no_fix_has_no_borrowed_accuracy() -> None:
+    """RMC carries no accuracy; after the GGA says 'no fix' the old one must not stick."""
+    from tui_crm.geo.fix import Fix, FixMode
+    from tui_crm.geo.sources import NmeaTracker
+
+    here = ("4807.0380", "N", "01131.0000", "E", 48.1173, 11.5167)
+    tracker = NmeaTracker()
+
+    def feed(line: str) -> Fix | None:
+        report = parse_sentence(line)
+        assert report is not None
+        return tracker.fix_from(report, 0.0)
+
+    first = feed(gga("GP", here))
+    assert first is not None and first.accuracy_m is not None
+    borrowed = feed(rmc("GP", here))
+    assert borrowed is not None and borrowed.accuracy_m == first.accuracy_m
+    assert feed(gga("GP", here, quality=0)) is None  # the receiver lost its fix
+    after = feed(rmc("GP", here))
+    assert after is not None
+    assert after.accuracy_m is None and after.mode == FixMode.FIX_2D

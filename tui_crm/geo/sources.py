@@ -255,6 +255,10 @@ class NmeaTracker:
 
     def fix_from(self, report: NmeaReport, received_at: float) -> Fix | None:
         if not report.has_fix or report.lat is None or report.lon is None:
+            if report.kind == "GGA":
+                # The receiver lost its fix: the old accuracy says nothing about the next RMC.
+                self._accuracy_m = None
+                self._three_d = False
             return None
         if report.kind == "GGA":
             self._accuracy_m = report.accuracy_m
