@@ -223,3 +223,28 @@ def test_who_am_i_and_python_api_changes_are_made_by_another_user(
     task = api.get(f"tasks({record_id})").json()
     assert task["_createdby_value"] == emulator.other_user.id != who["UserId"]
     assert task["activityid"] == record_id
+
+
+def test_retrieve_total_record_count_inline_and_by_alias(
+    emulator: DataverseEmulator, api: httpx.Client
+) -> None:
+    accounts = emulator.count("account")
+    contacts = emulator.count("contact")
+    inline = api.get("RetrieveTotalRecordCount(EntityNames=['account','contact'])")
+    assert inline.status_code == 200, inline.text
+    body = inline.json()
+    assert body["@odata.context"].endswith(
+        "$metadata#Microsoft.Dynamics.CRM.RetrieveTotalRecordCountResponse"
+    )
+    assert body["EntityRecordCountCollection"] == {
+        "Count": 2,
+        "IsReadOnly": False,
+        "Keys": ["account", "contact"],
+        "Values": [accounts, contacts],
+    }
+    alias = api.get("RetrieveTotalRecordCount(EntityNames=@p1)", params={"@p1": '["contact"]'})
+    assert alias.json()["EntityRecordCountCollection"]["Values"] == [contacts]
+    unknown = api.get("RetrieveTotalRecordCount(EntityNames=['widget'])")
+    assert unknown.status_code == 404 and "widget" in unknown.json()["error"]["message"]
+    garbled = api.get("RetrieveTotalRecordCount(EntityNames=account)")
+    assert garbled.status_code == 400

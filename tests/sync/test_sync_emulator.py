@@ -313,3 +313,24 @@ async def test_throttled_with_retry_after_then_completes(
     assert summary["requests"] > 3
     await assert_converged(session, emu, "account", ["name"])
     await assert_converged(session, emu, "contact", ["lastname"])
+
+
+async def test_a_first_pull_knows_its_length_and_a_later_one_asks_nothing(
+    tmp_path: Path, session: Session, emu: Emu
+) -> None:
+    """RetrieveTotalRecordCount gives a first pull's bar its length; incremental runs skip it."""
+    from tui_crm.sync.engine import Progress
+
+    sync = await connect(session, make_settings(tmp_path), emu)
+    steps: list[Progress] = []
+    await sync.sync(["account", "contact"], progress=steps.append)
+    announced = {s.entity: s.expected for s in steps if s.expected is not None}
+    assert announced == {"account": len(emu.ids("account")), "contact": len(emu.ids("contact"))}
+    first = next(s for s in steps if s.entity == "account" and s.phase == "pull")
+    assert first.expected is not None and first.done == 0, "announced before any page"
+    steps.clear()
+    emu.raw.clear_request_log()
+    again = await sync.sync(["account", "contact"], progress=steps.append)
+    assert again["requests"] == 2
+    assert all(s.expected is None for s in steps)
+    assert not any("RetrieveTotalRecordCount" in line for line in emu.raw.request_log)

@@ -115,6 +115,14 @@ class Connector(Protocol):
         """Ids of every server record matching `filter` (the deletion pass of watermark sync)."""
         ...
 
+    async def record_counts(self, entities: Sequence[EntityDef]) -> dict[str, int]:
+        """How many records each entity holds on the server, for a first pull's progress bar.
+
+        An estimate (Dataverse answers from a snapshot up to a day old); entities the
+        server will not count are left out, and a failure is an empty answer, never an error.
+        """
+        ...
+
     async def push(self, entity: EntityDef, op: PushOp) -> PushResult: ...
 
     async def push_many(

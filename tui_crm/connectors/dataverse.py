@@ -344,6 +344,31 @@ class DataverseConnector:
                 return
             url = next_link
 
+    async def record_counts(self, entities: Sequence[EntityDef]) -> dict[str, int]:
+        names = [entity.name for entity in entities]
+        if not names:
+            return {}
+        alias = quote(json.dumps(names, separators=(",", ":")), safe="")
+        url = f"{self._api}/RetrieveTotalRecordCount(EntityNames=@p1)?@p1={alias}"
+        try:
+            response, body = await self._json("GET", url, what="record counts")
+        except ConnectionFailed:
+            return {}
+        counts = body.get("EntityRecordCountCollection") if response.is_success else None
+        if not isinstance(counts, dict):
+            return {}
+        keys, values = counts.get("Keys"), counts.get("Values")
+        if not isinstance(keys, list) or not isinstance(values, list):
+            return {}
+        return {
+            key: value
+            for key, value in zip(keys, values, strict=False)
+            if key in names
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+            and value >= 0
+        }
+
     async def get(self, entity: EntityDef, record_id: str) -> RemoteRecord | None:
         select = ",".join(odata.select_columns(entity, [f.name for f in entity.fields]))
         response, body = await self._json(

@@ -80,6 +80,8 @@ class Progress:
     bytes_sent: int
     seconds: float
     errors: int = 0
+    expected: int | None = None
+    """Records this pull is expected to walk, when the server said (first pulls only)."""
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -127,7 +129,13 @@ class SyncEngine:
             raise SyncCancelled()
 
     def _progress(
-        self, callback: ProgressCallback | None, phase: str, entity: str, done: int, errors: int = 0
+        self,
+        callback: ProgressCallback | None,
+        phase: str,
+        entity: str,
+        done: int,
+        errors: int = 0,
+        expected: int | None = None,
     ) -> None:
         if callback is None:
             return
@@ -142,6 +150,7 @@ class SyncEngine:
                 bytes_sent=traffic["bytes_sent"],
                 seconds=self._clock() - self._started,
                 errors=errors,
+                expected=expected,
             )
         )
 
@@ -284,6 +293,12 @@ class SyncEngine:
             # synced records that no longer match and keeps those with local edits.
             checkpoint = None
         full = checkpoint is None
+        if full and not plan.filter and progress is not None:
+            # One small request so a first pull's bar has a length; a filtered pull
+            # walks an unknown share of the table, so it gets none.
+            counts = await self._connector.record_counts([plan.entity])
+            if name in counts:
+                self._progress(progress, "pull", name, 0, tally.errors, expected=counts[name])
         try:
             await self._pull_pages(plan, checkpoint, tally, progress)
         except DeltaExpired:

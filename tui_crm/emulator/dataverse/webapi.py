@@ -17,11 +17,12 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from tui_crm.emulator.dataverse.data import DataStore, Deleted, LookupWrite, Row
-from tui_crm.emulator.dataverse.errors import BAD_QUERY, NOT_SUPPORTED, ODataError
+from tui_crm.emulator.dataverse.errors import BAD_QUERY, NOT_FOUND, NOT_SUPPORTED, ODataError
 from tui_crm.emulator.dataverse.identity import User
 from tui_crm.emulator.dataverse.metadata import (
     OPTION_TYPES,
     TABLES,
+    TABLES_BY_NAME,
     TABLES_BY_SET,
     Attr,
     Table,
@@ -47,6 +48,7 @@ _RESOURCE = re.compile(
     r"(?:/(?P<prop>[A-Za-z_][A-Za-z0-9_]*|\$count))?"
     r"(?:/(?P<ref>\$ref))?$"
 )
+_TOTAL_RECORD_COUNT = re.compile(r"RetrieveTotalRecordCount\(EntityNames=(?P<names>[^)]*)\)")
 _COOKIE = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -112,6 +114,9 @@ class WebApi:
         path = request.path.strip("/")
         if path in ("WhoAmI", "WhoAmI()"):
             return self.who_am_i(request)
+        counted = _TOTAL_RECORD_COUNT.fullmatch(path)
+        if counted is not None:
+            return self.total_record_count(request, counted.group("names"))
         if path == "":
             return self.service_document(request)
         if path.startswith("EntityDefinitions") and self.metadata_handler is not None:
@@ -159,6 +164,45 @@ class WebApi:
                     "BusinessUnitId": self.business_unit_id,
                     "UserId": request.user.id,
                     "OrganizationId": self.organization_id,
+                }
+            ),
+        )
+
+    def total_record_count(self, request: ApiRequest, names_argument: str) -> ApiResponse:
+        """The `RetrieveTotalRecordCount` function: rows per table, for progress estimates.
+
+        The service answers from a snapshot up to a day old; the emulator counts now.
+        The argument comes inline (`['account']`) or as a parameter alias (`@p1`).
+        """
+        if request.method != "GET":
+            raise _method_not_allowed(request.method)
+        if names_argument.startswith("@"):
+            names_argument = request.query.get(names_argument, "")
+        try:
+            names = json.loads(names_argument.replace("'", '"'))
+        except ValueError:
+            names = None
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ODataError(
+                400, BAD_QUERY, "EntityNames must be a collection of entity logical names."
+            )
+        for name in names:
+            if name not in TABLES_BY_NAME:
+                raise ODataError(
+                    404, NOT_FOUND, f"Could not find an entity with the name '{name}'."
+                )
+        return json_response(
+            200,
+            dump(
+                {
+                    "@odata.context": request.root
+                    + "$metadata#Microsoft.Dynamics.CRM.RetrieveTotalRecordCountResponse",
+                    "EntityRecordCountCollection": {
+                        "Count": len(names),
+                        "IsReadOnly": False,
+                        "Keys": names,
+                        "Values": [self.store.count(name) for name in names],
+                    },
                 }
             ),
         )
