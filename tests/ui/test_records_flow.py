@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, ClassVar
 
+import pytest
 from textual.widgets import Input, Static
 
 from tests.ui.conftest import create_profile, type_text, unlock, wait_until
 from tui_crm.config import Settings
-from tui_crm.domain import RecordMissing, RecordState
+from tui_crm.domain import Page, RecordMissing, RecordState
+from tui_crm.services.online import OnlineRecords
 from tui_crm.ui.app import CrmApp
 from tui_crm.ui.screens.confirm import ConfirmScreen
 from tui_crm.ui.screens.record_form import RecordFormScreen
@@ -290,6 +293,69 @@ async def test_keys_after_tab_out_of_search_go_to_the_table(
         await pilot.press("n")
         await wait_until(pilot, lambda: isinstance(app.screen, RecordFormScreen), "new record")
         assert search.value == "nor"
+
+
+class CallLog(OnlineRecords):
+    """The real record service the screens use, noting which queries they ask for."""
+
+    calls: ClassVar[list[str]] = []
+
+    async def counts(self) -> dict[str, int]:
+        self.calls.append("counts")
+        return await super().counts()
+
+    async def list(self, entity: str, **options: Any) -> Page:
+        self.calls.append(f"list {entity}")
+        return await super().list(entity, **options)
+
+
+async def test_list_opens_without_counting_every_record(
+    make_app: Callable[..., CrmApp], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A count(*) grows with the store; the list shows pages, never waits for one."""
+    from tui_crm.ui import online_switch
+
+    monkeypatch.setattr(online_switch, "OnlineRecords", CallLog)
+    log = CallLog
+    log.calls.clear()
+    await create_profile(settings, SEED)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        await pilot.press("1")
+        await wait_until(pilot, lambda: len(names(app)) == 2, "first page")
+        title = app.screen.query_one("#title", Static)
+        await wait_until(pilot, lambda: "2 records" in str(title.render()), "rows in title")
+        await pilot.press("r")  # re-sorting reloads: still no count
+        await wait_until(pilot, lambda: names(app)[0] == "Northwind Traders", "reversed")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordFormScreen), "form")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "back")
+        await pilot.pause(0.3)
+        assert "counts" not in log.calls, log.calls
+        assert log.calls.count("list account") >= 3
+
+
+async def test_title_says_more_rows_follow_until_the_last_page(
+    make_app: Callable[..., CrmApp], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui_crm.ui.screens import record_list
+
+    monkeypatch.setattr(record_list, "PAGE_SIZE", 2)
+    monkeypatch.setattr(record_list, "PREFETCH_ROWS", 1)
+    seed = {"account": [{"name": f"Account {n}"} for n in range(3)]}
+    await create_profile(settings, seed)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        await pilot.press("1")
+        await wait_until(pilot, lambda: len(names(app)) == 2, "first page")
+        title = app.screen.query_one("#title", Static)
+        assert "2+ records" in str(title.render())
+        await pilot.press("j")
+        await wait_until(pilot, lambda: len(names(app)) == 3, "second page")
+        await wait_until(pilot, lambda: "· 3 records" in str(title.render()), "exact at the end")
 
 
 async def test_sort_by_next_column_and_reverse(
