@@ -358,6 +358,21 @@ async def test_title_says_more_rows_follow_until_the_last_page(
         await wait_until(pilot, lambda: "· 3 records" in str(title.render()), "exact at the end")
 
 
+async def test_search_text_is_not_markup(
+    make_app: Callable[..., CrmApp], settings: Settings
+) -> None:
+    await create_profile(settings, SEED)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        await pilot.press("1")
+        await wait_until(pilot, lambda: len(names(app)) == 2, "rows")
+        await pilot.press("slash", "left_square_bracket", "slash", "x", "right_square_bracket")
+        title = app.screen.query_one("#title", Static)
+        await wait_until(pilot, lambda: "search: '[/x]'" in str(title.render()), "title")
+        assert isinstance(app.screen, RecordListScreen)
+
+
 async def test_sort_by_next_column_and_reverse(
     make_app: Callable[..., CrmApp], settings: Settings
 ) -> None:

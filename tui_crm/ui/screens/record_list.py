@@ -7,6 +7,7 @@ from typing import ClassVar
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static
@@ -94,16 +95,18 @@ class RecordListScreen(CrmScreen[None]):
         order_field = self.entity_def.field(self.order or self.entity_def.primary_name)
         order_label = order_field.label if order_field else (self.order or "")
         arrow = "▼" if self.descending else "▲"
-        parts = [f"[b]{self.entity_def.plural_label}[/b]", f"sort: {order_label} {arrow}"]
+        # What the user typed is data, not markup: "[/x]" in a search must not raise.
+        parts = [Content.from_markup("[b]$label[/b]", label=self.entity_def.plural_label)]
+        parts.append(Content(f"sort: {order_label} {arrow}"))
         if self.search_text:
-            parts.append(f"search: {self.search_text!r}")
+            parts.append(Content(f"search: {self.search_text!r}"))
         if loading:
-            parts.append("loading…")
+            parts.append(Content("loading…"))
         else:
             loaded = self.table.row_count
             more = "+" if self._next is not None else ""
-            parts.append(f"{loaded}{more} record{'' if loaded == 1 and not more else 's'}")
-        self.query_one("#title", Static).update(" · ".join(parts))
+            parts.append(Content(f"{loaded}{more} record{'' if loaded == 1 and not more else 's'}"))
+        self.query_one("#title", Static).update(Content(" · ").join(parts))
 
     @work(exclusive=True, group="reload")
     async def reload(self) -> None:
