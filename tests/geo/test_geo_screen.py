@@ -6,12 +6,14 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from geo_fixtures import LOW_KDF, ConnectionCounter, put_places
 from geographiclib.geodesic import Geodesic
 from textual.widgets import DataTable
 
 from tests.ui.conftest import PASSWORD, unlock, wait_until
 from tui_crm.config import LocationSettings, Settings
+from tui_crm.services.nearby import project
 from tui_crm.services.profile import ProfileService
 from tui_crm.ui.app import CrmApp
 from tui_crm.ui.screens.nearby import NearbyScreen
@@ -317,3 +319,135 @@ async def test_a_kept_position_runs_the_query_until_the_first_fix(tmp_path: Path
         assert app.session is not None
         await app.session.nearby.set_manual_position(*CENTRE)
         await wait_until(pilot, lambda: "last known" not in title_of(screen), "fix replaces it")
+
+
+async def test_nearby_keys_pan_recentre_radius_entity_open_position_and_here(
+    tmp_path: Path,
+) -> None:
+    from tui_crm.ui.screens.record_form import RecordFormScreen
+
+    folder = await make_profile(tmp_path)
+    app = app_for(tmp_path, folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_nearby(pilot)
+        assert app.session is not None
+        await app.session.nearby.set_manual_position(*CENTRE)
+        table = screen.query_one("#nearby-list", DataTable)
+        grid = screen.query_one("#nearby-map", MapGrid)
+        await wait_until(pilot, lambda: table.row_count == 8 and grid.rendered is not None, "rows")
+
+        # shift+right pans east: the view leaves the device, pins move left on the map
+        before = grid.rendered
+        assert before is not None and screen.view_centre == screen.centre
+        await pilot.press("shift+right")
+        await wait_until(pilot, lambda: grid.rendered is not before, "panned")
+        assert screen.view_centre is not None and screen.following is False
+        east, north = project(*CENTRE, *screen.view_centre)
+        assert east > 0 and abs(north) < 1.0
+        # c recentres on the device and follows it again
+        await pilot.press("c")
+        await wait_until(pilot, lambda: screen.view_centre == screen.centre, "recentred")
+        assert screen.following is True
+
+        # r steps the radius up
+        assert screen.radius_m == 5_000.0
+        await pilot.press("r")
+        await wait_until(pilot, lambda: "within 10 km" in title_of(screen), "radius 10 km")
+
+        # e cycles the entity filter: every entity, then each one
+        order = [None, *screen.entities]
+        assert "contact" in order
+        while screen.entity != "contact":
+            await pilot.press("e")
+        await wait_until(pilot, lambda: table.row_count == 2, "contacts only")
+        assert {h.entity for h in screen.hits} == {"contact"}
+        assert "· contact ·" in title_of(screen)
+        while screen.entity is not None:
+            await pilot.press("e")
+        await wait_until(pilot, lambda: table.row_count == 8, "every entity again")
+
+        # enter opens the highlighted record
+        await pilot.press("j", "j")
+        await wait_until(
+            pilot, lambda: screen.highlight is not None and "2" in screen.highlight, "row"
+        )
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordFormScreen), "record form")
+        assert "Shop 2" in str(app.screen.query_one("#title").render())
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen, "back")
+
+        # p: type a position
+        await pilot.press("p")
+        position = screen.query_one("#nearby-position")
+        assert position.display and position.has_focus
+        await pilot.press(*"48.2, 11.6", "enter")
+        await wait_until(pilot, lambda: screen.centre == (48.2, 11.6), "typed position used")
+        assert not position.display
+        assert app.session.nearby.status().fix is not None
+
+        # h: the highlighted record becomes "here"
+        await app.session.nearby.set_manual_position(*CENTRE)
+        await wait_until(pilot, lambda: screen.hits[0].name == "Shop 0", "back at the centre")
+        table.move_cursor(row=2)
+        await wait_until(
+            pilot, lambda: screen.highlight is not None and "2" in screen.highlight, "row"
+        )
+        shop2 = screen.hits[2]
+        await pilot.press("h")
+        await wait_until(
+            pilot,
+            lambda: bool(screen.hits) and screen.hits[0].id == shop2.id,
+            "the record is here",
+        )
+        assert screen.hits[0].distance_m < 0.5
+        assert screen.centre == pytest.approx((shop2.latitude, shop2.longitude))
+
+
+async def test_check_in_records_the_numeric_accuracy(tmp_path: Path) -> None:
+    """An NMEA fix (HDOP 0.9) gives an accuracy: the activity says ±N m and the distance."""
+    from tui_crm.geo.nmea import UERE_M, sentence
+
+    folder = await make_profile(tmp_path)
+    log = tmp_path / "here.nmea"
+    log.write_text(
+        sentence("GPGGA,120000,4808.2380,N,01134.5300,E,1,08,0.9,545.4,M,46.9,M,,") + "\n",
+        encoding="ascii",
+    )
+    settings = Settings(
+        profile=folder,
+        kdf=LOW_KDF,
+        location=LocationSettings(source="nmea", nmea_device=str(log), stale_after_seconds=600),
+        map_mode="ascii",
+    )
+    app = CrmApp(settings, config_path=tmp_path / "config.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_nearby(pilot)
+        table = screen.query_one("#nearby-list", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 8, "rows from the NMEA fix")
+        assert screen.status.fix is not None, screen.status
+        assert screen.status.fix.accuracy_m is not None
+        await pilot.press("i")
+        session = app.session
+        assert session is not None
+        expected = f"±{0.9 * UERE_M:.0f} m"
+
+        async def activity() -> Any:
+            found = [
+                r
+                for r in (await session.records.list("appointment")).records
+                if "Shop 0" in str(r.fields.get("subject"))
+            ]
+            return found[0] if found else None
+
+        record = None
+        for _ in range(200):
+            record = await activity()
+            if record is not None:
+                break
+            await pilot.pause(0.02)
+        assert record is not None
+        description = str(record.fields["description"])
+        assert expected in description, description
+        assert "m from the record" in description
+        assert any("Checked in at Shop 0" in m and "away" in m for m in notifications(app))

@@ -238,7 +238,8 @@ class NearbyScreen(CrmScreen[None]):
                 self.centre = (fix.lat, fix.lon)
                 self.view_centre = self.centre
                 use_kept = True
-        self._status_changed(status)
+        # The current status, not the one start() returned: a fix may have come meanwhile.
+        self._status_changed(self.nearby.status())
         if use_kept and self.status.fix is None:
             self.run_query()  # the list around where we last were, until a fix arrives
 
