@@ -109,7 +109,7 @@ class StatusLog:
         return next(i for i, s in enumerate(self.seen) if s.state == state)
 
     async def wait_for(
-        self, state: LocationState, *, after: int = -1, timeout: float = 20.0
+        self, state: LocationState, *, after: int = -1, timeout: float = 60.0
     ) -> LocationStatus:
         """The first status in `state` published after index `after`."""
 
