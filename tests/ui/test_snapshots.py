@@ -9,17 +9,27 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from tests.ui.conftest import FakeClock, create_profile_sync, type_text, unlock, wait_until
+from tests.ui.conftest import (
+    PASSWORD,
+    FakeClock,
+    create_profile_sync,
+    type_text,
+    unlock,
+    wait_until,
+)
 from tui_crm.config import Settings
 from tui_crm.ui.app import CrmApp
+from tui_crm.ui.screens.backend_choice import BackendChoiceScreen
+from tui_crm.ui.screens.confirm import ConfirmScreen
 from tui_crm.ui.screens.record_form import RecordFormScreen
 from tui_crm.ui.screens.record_list import RecordListScreen
+from tui_crm.ui.screens.unlock import UnlockScreen
 from tui_crm.ui.widgets.record_table import RecordTable
 
 SnapCompare = Callable[..., bool]
@@ -119,6 +129,21 @@ def test_create_password(snap_compare: SnapCompare, settings: Settings) -> None:
     assert snap_compare(snapshot_app(settings), run_before=steps(typed))
 
 
+def test_backend_choice(snap_compare: SnapCompare, settings: Settings) -> None:
+    async def chosen_password(pilot: Pilot[Any]) -> None:
+        await pilot.press("a")
+        await wait_until(pilot, lambda: bool(pilot.app.screen.query("#first")), "password")
+        await type_text(pilot, PASSWORD)
+        await pilot.press("enter")
+        await type_text(pilot, PASSWORD)
+        await pilot.press("enter")
+        await wait_until(
+            pilot, lambda: isinstance(pilot.app.screen, BackendChoiceScreen), "backend choice"
+        )
+
+    assert snap_compare(snapshot_app(settings), run_before=steps(chosen_password))
+
+
 # ----- unlock and home ------------------------------------------------------------
 
 
@@ -138,6 +163,17 @@ def test_unlock_wrong_password(snap_compare: SnapCompare, seeded: Settings) -> N
         await wait_until(pilot, lambda: "wrong" in str(message.render()), "message")
 
     assert snap_compare(snapshot_app(seeded), run_before=steps(wrong))
+
+
+def test_unlock_locked_after_inactivity(snap_compare: SnapCompare, seeded: Settings) -> None:
+    async def idle(pilot: Pilot[Any]) -> None:
+        await unlock(pilot)
+        app = cast(CrmApp, pilot.app)
+        cast(FakeClock, app.clock).advance(seeded.auto_lock_minutes * 60 + 1)
+        await app.check_auto_lock()
+        await wait_until(pilot, lambda: isinstance(app.screen, UnlockScreen), "locked")
+
+    assert snap_compare(snapshot_app(seeded), run_before=steps(idle))
 
 
 def test_home(snap_compare: SnapCompare, seeded: Settings) -> None:
@@ -208,6 +244,29 @@ def test_form_validation_errors(snap_compare: SnapCompare, seeded: Settings) -> 
 
 def test_form_view(snap_compare: SnapCompare, seeded: Settings) -> None:
     assert snap_compare(snapshot_app(seeded), run_before=steps(open_record))
+
+
+async def open_edit_form(pilot: Pilot[Any]) -> None:
+    await open_record(pilot)
+    await pilot.press("e")
+    await wait_until(
+        pilot,
+        lambda: isinstance(pilot.app.screen, RecordFormScreen) and pilot.app.screen.mode == "edit",
+        "edit mode",
+    )
+
+
+def test_form_edit(snap_compare: SnapCompare, seeded: Settings) -> None:
+    assert snap_compare(snapshot_app(seeded), run_before=steps(open_edit_form))
+
+
+def test_confirm_discard(snap_compare: SnapCompare, seeded: Settings) -> None:
+    async def discard(pilot: Pilot[Any]) -> None:
+        await type_text(pilot, " AS")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), "confirm")
+
+    assert snap_compare(snapshot_app(seeded), run_before=steps(open_edit_form, discard))
 
 
 def test_confirm_delete(snap_compare: SnapCompare, seeded: Settings) -> None:
