@@ -39,6 +39,12 @@ class DbExecutor:
         future: Future[T] = self._pool.submit(fn, *args, **kwargs)
         return future.result()
 
+    def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+        """Queue `fn` without waiting: it runs before anything queued after it."""
+        if self._closed:
+            raise RuntimeError("database thread is closed")
+        return self._pool.submit(fn, *args, **kwargs)
+
     def shutdown(self) -> None:
         """Finish queued work, then stop the thread."""
         self._closed = True

@@ -180,17 +180,15 @@ class NearbyService:
             self._forget_position()
 
     def _forget_position(self) -> None:
-        """Erase the kept position now (one small write; blocking, so nothing reads it first)."""
-        if self._session.closed:
-            return
+        """Erase the kept position: queued on the DB thread ahead of any read, not awaited,
+        so configuring from the event loop never waits on the disk."""
 
         def erase(conn: Connection) -> None:
             if kv.get_value(conn, "settings", LAST_KNOWN_KEY) is not None:
                 with transaction(conn):
                     kv.set_value(conn, "settings", LAST_KNOWN_KEY, None)
 
-        with contextlib.suppress(DomainError, RuntimeError):
-            self._session.run_blocking(erase)
+        self._session.enqueue(erase)
 
     @property
     def map_enabled(self) -> bool:

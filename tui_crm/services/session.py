@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -27,6 +28,12 @@ class ProfileLocked(DomainError):
 
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _drop_expected_failure(future: Future[object]) -> None:
+    if not future.cancelled() and isinstance(future.exception(), DomainError):
+        return
+    future.result()  # a bug: let it reach the executor's logging
 
 
 class Session:
@@ -71,6 +78,18 @@ class Session:
                 return fn(conn)
 
         return await self.run(in_transaction)
+
+    def enqueue(self, fn: Callable[[Connection], object]) -> None:
+        """Queue `fn(conn)` on the DB thread without waiting, from sync code on the loop.
+
+        Every later `run` is queued behind it, so nothing reads before it ran;
+        an expected failure (locked, damaged) is dropped: it will surface on
+        the next call that waits.
+        """
+        if self._conn is None or self._executor.closed:
+            return
+        future = self._executor.submit(self._guarded, fn)
+        future.add_done_callback(_drop_expected_failure)
 
     def run_blocking(self, fn: Callable[[Connection], T]) -> T:
         """Blocking twin of `run` for code with no event loop (benchmarks)."""
