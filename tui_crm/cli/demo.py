@@ -16,9 +16,10 @@ import tempfile
 from pathlib import Path
 
 from tui_crm.cli.context import settings_of
+from tui_crm.cli.progress_line import ProgressLine
 from tui_crm.config import KdfSettings, Settings
 from tui_crm.services.profile import ProfileService
-from tui_crm.services.sync import ConnectionOptions, Progress
+from tui_crm.services.sync import ConnectionOptions
 
 DEMO_PROFILE_PASSWORD = "demo-profile"
 DEMO_USER = "demo@example.com"
@@ -39,12 +40,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     demo.set_defaults(handler=demo_command)
 
 
-def _bar(progress: Progress) -> None:
-    text = f"syncing {progress.entity:<12} {progress.done:>7} records  {progress.requests} requests"
-    sys.stderr.write("\r" + text[:79].ljust(79))
-    sys.stderr.flush()
-
-
 async def _prepare(settings: Settings, url: str) -> dict[str, object]:
     service = ProfileService(settings.profile, kdf=DEMO_KDF)
     session = await service.create(DEMO_PROFILE_PASSWORD)
@@ -55,9 +50,12 @@ async def _prepare(settings: Settings, url: str) -> dict[str, object]:
             url,
             ConnectionOptions(auth="password", user=DEMO_USER, password=DEMO_SERVER_PASSWORD),
         )
-        summary = await session.sync.sync(progress=_bar)
+        progress = ProgressLine()
+        try:
+            summary = await session.sync.sync(progress=progress)
+        finally:
+            progress.close()
     finally:
-        sys.stderr.write("\n")
         await session.close()
     return summary
 

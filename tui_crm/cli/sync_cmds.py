@@ -13,8 +13,9 @@ from typing import Any
 
 from tui_crm.cli.context import UsageError, passwords_of, settings_of, unlocked_session
 from tui_crm.cli.output import print_json, print_lines
+from tui_crm.cli.progress_line import ProgressLine
 from tui_crm.domain.conflicts import Conflict
-from tui_crm.services.sync import ConnectionOptions, DeviceCodePrompt, Progress, SyncService
+from tui_crm.services.sync import ConnectionOptions, DeviceCodePrompt, SyncService
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -98,33 +99,8 @@ async def connect_command(args: argparse.Namespace) -> int:
     return 0
 
 
-class _ProgressLine:
-    """One rewritten stderr line on a terminal, plain lines otherwise."""
-
-    def __init__(self) -> None:
-        self._tty = sys.stderr.isatty()
-        self._last = ""
-
-    def __call__(self, progress: Progress) -> None:
-        text = (
-            f"{progress.phase} {progress.entity}: {progress.done} records, "
-            f"{progress.requests} requests, {progress.bytes_received // 1024} KiB"
-        )
-        if self._tty:
-            sys.stderr.write("\r" + text[:79].ljust(79))
-        elif text != self._last:
-            sys.stderr.write(text + "\n")
-        self._last = text
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self._tty and self._last:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 async def sync_command(args: argparse.Namespace) -> int:
-    progress = _ProgressLine()
+    progress = ProgressLine()
     async with unlocked_session(args) as session:
         try:
             summary = await _service(session, args).sync(args.entity or None, progress)
