@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -96,8 +97,12 @@ def _killed_sync(tmp_path: Path) -> None:
         assert process.stdin is not None and process.stderr is not None
         process.stdin.write(PROFILE_PASSWORD + "\n")
         process.stdin.close()
-        first = process.stderr.readline()
-        assert first.startswith("pull "), first
+        # The first pull line may only announce the length (0 done); wait for a page.
+        while True:
+            line = process.stderr.readline()
+            assert line, "the sync ended before it reported a page"
+            if line.startswith("pull ") and not re.search(r" 0/\d+ | 0 records ", line):
+                break
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
