@@ -157,3 +157,66 @@ async def test_a_changed_filter_fetches_the_older_records_it_now_matches(
     steady = await sync.sync(["account"])
     pulls = [g for g in _account_gets(emu) if "$orderby" in g]
     assert steady["errors"] == 0 and "modifiedon ge" in pulls[-1], "same filter: incremental"
+
+
+MINE = "Microsoft.Dynamics.CRM.EqualUserId(PropertyName='ownerid')"
+
+
+async def test_only_my_records_with_the_equal_user_id_query_function(
+    tmp_path: Path, session: Session, emu: Emu
+) -> None:
+    """The filter names no user id: the server applies it to whoever signed in."""
+    colleague = emu.raw.other_user  # the seeded records belong to the signed-in demo user
+    theirs = emu.raw.create("account", {"name": "the colleague's"}, as_user=colleague)
+    settings = make_settings(tmp_path, filters={"account": SyncFilter(filter=MINE)})
+    sync = await connect(session, settings, emu)
+
+    first = await sync.sync(["account"])
+
+    assert first["errors"] == 0
+    local = await local_ids(session, "account")
+    assert theirs not in local
+    assert local == emu.ids("account") - {theirs}, "every record of mine, none of theirs"
+
+    # Handed over to the colleague on the server: it leaves this device at the next sync.
+    handed = sorted(local)[0]
+    emu.raw.update("account", handed, {"ownerid@odata.bind": f"/systemusers({colleague.id})"})
+    await sync.sync(["account"])
+    assert handed not in await local_ids(session, "account")
+
+
+async def test_the_user_query_functions_over_http(emu: Emu) -> None:
+    """Direct requests: mine, not mine, and the errors the service gives for bad use."""
+    import httpx
+
+    colleague = emu.raw.other_user
+    theirs = emu.raw.create("account", {"name": "theirs"}, as_user=colleague)
+    token = httpx.post(
+        f"{emu.raw.url}/organizations/oauth2/v2.0/token",
+        data={
+            "grant_type": "password",
+            "client_id": "t",
+            "username": "demo@example.com",
+            "password": "demo",
+            "scope": f"{emu.raw.url}/.default",
+        },
+    ).json()["access_token"]
+    with httpx.Client(
+        base_url=emu.raw.api_url + "/", headers={"Authorization": f"Bearer {token}"}
+    ) as api:
+
+        def ids(text: str) -> set[str]:
+            response = api.get("accounts", params={"$select": "accountid", "$filter": text})
+            assert response.status_code == 200, response.text
+            return {row["accountid"] for row in response.json()["value"]}
+
+        assert ids("Microsoft.Dynamics.CRM.NotEqualUserId(PropertyName='ownerid')") == {theirs}
+        assert ids(f"{MINE} and statecode eq 0") == {
+            i for i in emu.ids("account") - {theirs} if emu.get("account", i)["statecode"] == 0
+        }
+        for bad in (
+            "Microsoft.Dynamics.CRM.EqualUserId(Name='ownerid')",
+            "Microsoft.Dynamics.CRM.EqualUserId(PropertyName='shoesize')",
+        ):
+            response = api.get("accounts", params={"$filter": bad})
+            assert response.status_code in (400, 404) and "error" in response.json(), bad

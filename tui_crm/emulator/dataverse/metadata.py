@@ -151,15 +151,21 @@ class Table:
         """The single-valued navigation property a client binds a lookup through."""
         return self.nav_names.get((attr.name, target), _default_nav(self, attr, target))
 
-    def navigation(self) -> dict[str, tuple[Attr, str]]:
-        """Navigation property name -> (lookup column, target table)."""
-        cached: dict[str, tuple[Attr, str]] | None = self.__dict__.get("_nav_index")
+    def navigation(self) -> dict[str, tuple[Attr, tuple[str, ...]]]:
+        """Navigation property name -> (lookup column, the tables it may point at).
+
+        Usually one table per property; an owner's single `ownerid` takes
+        systemusers and teams alike.
+        """
+        cached: dict[str, tuple[Attr, tuple[str, ...]]] | None = self.__dict__.get("_nav_index")
         if cached is None:
             cached = {}
             for attr in self.attrs:
                 if attr.is_lookup and attr.create | attr.update:
                     for target in attr.targets:
-                        cached[self.nav_property(attr, target)] = (attr, target)
+                        nav = self.nav_property(attr, target)
+                        _, known = cached.get(nav, (attr, ()))
+                        cached[nav] = (attr, (*known, target))
             object.__setattr__(self, "_nav_index", cached)
         return cached
 

@@ -35,12 +35,16 @@ _TOKEN = re.compile(
   | (?P<lparen>\()
   | (?P<rparen>\))
   | (?P<comma>,)
+  | (?P<equals>=)
     """,
     re.VERBOSE,
 )
 
 _COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le")
 _FUNCTIONS = ("contains", "startswith", "endswith")
+# Dataverse's query functions on the calling user: "only my records" without
+# the client knowing its own user id.
+_USER_FUNCTIONS = ("Microsoft.Dynamics.CRM.EqualUserId", "Microsoft.Dynamics.CRM.NotEqualUserId")
 _KEYWORDS = {"and", "or", "not", "null", "true", "false", *_COMPARISONS}
 
 
@@ -84,12 +88,15 @@ def parse_datetime(text: str) -> datetime:
 
 
 class _Parser:
-    def __init__(self, text: str, resolve: Resolver, entity: str) -> None:
+    def __init__(
+        self, text: str, resolve: Resolver, entity: str, user_id: str | None = None
+    ) -> None:
         self.text = text
         self.tokens = tokenize(text)
         self.index = 0
         self.resolve = resolve
         self.entity = entity
+        self.user_id = user_id
 
     def peek(self) -> Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -152,7 +159,33 @@ class _Parser:
             return inner
         if self.at_word(*_FUNCTIONS):
             return self.parse_function()
+        if self.at_word(*_USER_FUNCTIONS):
+            return self.parse_user_function()
         return self.parse_comparison()
+
+    def parse_user_function(self) -> Predicate:
+        """`Microsoft.Dynamics.CRM.EqualUserId(PropertyName='ownerid')` and its negation."""
+        function = self.take().text
+        self.expect("lparen")
+        parameter = self.expect("name")
+        self.expect("equals")
+        value = self.parse_operand()
+        self.expect("rparen")
+        if parameter.text != "PropertyName" or not isinstance(value, Literal):
+            raise bad_query(f"{function} takes PropertyName='<lookup>' in '{self.text}'.")
+        logical = str(value.value)
+        wire = f"_{logical}_value"
+        if self.resolve(wire) is None:
+            raise property_not_found(logical, self.entity)
+        user = (self.user_id or "").lower()
+        equal = function.endswith(".EqualUserId")
+
+        def check(row: Mapping[str, Any]) -> bool:
+            owner = row.get(wire)
+            matches = isinstance(owner, str) and owner.lower() == user
+            return matches if equal else (owner is not None and not matches)
+
+        return check
 
     def parse_operand(self) -> str | Literal:
         token = self.take()
@@ -327,11 +360,16 @@ _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def parse_filter(text: str, resolve: Resolver, entity: str) -> Predicate:
-    """Compile `$filter` text to a predicate, or raise the 400 the service would send."""
+def parse_filter(
+    text: str, resolve: Resolver, entity: str, *, user_id: str | None = None
+) -> Predicate:
+    """Compile `$filter` text to a predicate, or raise the 400 the service would send.
+
+    `user_id` is the caller, for the EqualUserId/NotEqualUserId query functions.
+    """
     if not text.strip():
         raise bad_query("The $filter query option is empty.")
-    return _Parser(text, resolve, entity).parse()
+    return _Parser(text, resolve, entity, user_id).parse()
 
 
 def parse_select(text: str, known: Callable[[str], bool], entity: str) -> tuple[str, ...]:

@@ -85,8 +85,8 @@ def parse_payload(table: Table, body: object, *, creating: bool) -> Payload:
                     "only declared navigation properties and declared named streams can be "
                     "represented as properties without values.",
                 )
-            attr, target = navigation[nav]
-            lookups[attr.wire_name] = _bind(table, attr, target, raw)
+            attr, targets = navigation[nav]
+            lookups[attr.wire_name] = _bind(table, attr, targets, raw)
             continue
         if "@" in key:
             continue  # instance annotations on a property are allowed and ignored
@@ -112,7 +112,7 @@ def parse_payload(table: Table, body: object, *, creating: bool) -> Payload:
     return Payload(values, lookups, record_id)
 
 
-def _bind(table: Table, attr: Attr, target: str, raw: object) -> LookupWrite:
+def _bind(table: Table, attr: Attr, targets: tuple[str, ...], raw: object) -> LookupWrite:
     if raw is None:
         return LookupWrite(None, None)
     match = _BIND_TARGET.search(str(raw)) if isinstance(raw, str) else None
@@ -122,14 +122,14 @@ def _bind(table: Table, attr: Attr, target: str, raw: object) -> LookupWrite:
         )
     entity_set, target_id = match.group(1), match.group(2).lower()
     referenced = TABLES_BY_SET.get(entity_set)
-    if referenced is None or referenced.logical != target:
+    if referenced is None or referenced.logical not in targets:
         raise ODataError(
             400,
             BAD_PAYLOAD,
             f"'{entity_set}' is not a valid target for the navigation property of "
-            f"'{attr.name}' (expected the '{target}' table).",
+            f"'{attr.name}' (expected the '{' or '.join(targets)}' table).",
         )
-    return LookupWrite(target, target_id)
+    return LookupWrite(referenced.logical, target_id)
 
 
 def _mismatch(table: Table, attr: Attr, raw: object) -> ODataError:

@@ -315,7 +315,10 @@ class WebApi:
         predicate = None
         if "$filter" in query:
             predicate = parse_filter(
-                query["$filter"], lambda name: _value_kind(wire.get(name)), table.logical
+                query["$filter"],
+                lambda name: _value_kind(wire.get(name)),
+                table.logical,
+                user_id=request.user.id,
             )
         order = None
         if "$orderby" in query:
@@ -635,7 +638,7 @@ class WebApi:
         if ref or name in table.navigation():
             if request.method != "DELETE" or name not in table.navigation():
                 raise _method_not_allowed(request.method)
-            attr, _target = table.navigation()[name]
+            attr, _targets = table.navigation()[name]
             self.store.update(
                 table.logical,
                 record_id,
