@@ -51,6 +51,17 @@ def test_board_bar_grows_past_a_wrong_guess_and_a_cancel_leaves_it_partial() -> 
     assert line.state == PULLING and board.outcome == "sync cancelled"
 
 
+def test_a_first_pull_takes_the_length_the_server_announced() -> None:
+    board = SyncBoard.start([("account", "Accounts")], {})
+    line = board.lines["account"]
+    board.update(Progress("pull", "account", 0, 1, 0, 0, 0.5, expected=1000))
+    assert line.total == 1000 and line.fraction == 0.0
+    board.update(step("account", 250, 2.0))
+    assert line.expected == 1000, "later steps carry no length and keep it"
+    assert line.fraction == pytest.approx(0.25)
+    assert board.remaining_seconds() == pytest.approx(6.0)
+
+
 def test_human_units() -> None:
     assert human_bytes(999) == "999 B" and human_bytes(1234567) == "1.2 MB"
     assert human_seconds(None) == "-" and human_seconds(65) == "1:05"

@@ -2,10 +2,10 @@
 
 Kept apart from the widgets so the arithmetic (which entity is finished, how
 much is left, how long it may take) is plain code tested without a terminal.
-The engine reports records done per entity but not totals, so an entity's
-expected total is what the store held when the run started (an initial sync
-of a never-synced entity has none: its bar then fills as pages arrive and
-the estimate says so); an entity is finished once the run moved past it.
+An entity's expected total is what the server said at the start of a first
+pull (the engine's `expected`, from the server's record count), else what the
+store held when the run started; the bar never ends short of what arrived,
+and an entity is finished once the run moved past it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class EntityLine:
     name: str
     label: str
     expected: int
-    """Records the store held at the start: the best guess of what a pull walks."""
+    """The server's count for a first pull, else what the store held at the start."""
     done: int = 0
     pushed: int = 0
     state: str = WAITING
@@ -80,6 +80,8 @@ class SyncBoard:
                 other.state = DONE
         line.state = PULLING
         line.done = step.done
+        if step.expected is not None:
+            line.expected = step.expected
 
     def finish(self, outcome: str, summary: Mapping[str, object] | None = None) -> None:
         self.running = False
