@@ -451,3 +451,67 @@ async def test_check_in_records_the_numeric_accuracy(tmp_path: Path) -> None:
         assert expected in description, description
         assert "m from the record" in description
         assert any("Checked in at Shop 0" in m and "away" in m for m in notifications(app))
+
+
+async def open_first_account(pilot: Any) -> Any:
+    from tui_crm.ui.screens.record_form import RecordFormScreen
+
+    await unlock(pilot)
+    await pilot.press("1")
+    await wait_until(
+        pilot,
+        lambda: (
+            bool(pilot.app.screen.query(DataTable))
+            and pilot.app.screen.query_one(DataTable).row_count > 0
+        ),
+        "the account list",
+    )
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, RecordFormScreen), "the form")
+    return pilot.app.screen
+
+
+async def test_check_in_from_the_record_form(tmp_path: Path) -> None:
+    """`i` on a record: an appointment regarding it, stamped with the fixed position."""
+    folder = await make_profile(tmp_path)
+    app = app_for(tmp_path, folder)
+    app.settings = app.settings.model_copy(
+        update={
+            "location": LocationSettings(
+                source="fixed", fixed_latitude=CENTRE[0], fixed_longitude=CENTRE[1]
+            )
+        }
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_first_account(pilot)
+        assert form.check_action("check_in", ()) is True
+        assert app.session is not None
+        record = form.record
+        await pilot.press("i")
+
+        async def appointments() -> list[Any]:
+            assert app.session is not None
+            page = await app.session.records.list("appointment", limit=10)
+            return list(page.records)
+
+        for _ in range(200):
+            if await appointments():
+                break
+            await pilot.pause(0.05)
+        made = await appointments()
+        assert len(made) == 1
+        assert made[0].fields["regardingobjectid"] == {"entity": "account", "id": record.id}
+        assert "from the record" in str(made[0].fields["description"])
+        assert app.session.nearby.status().detail == "location source not started"
+
+
+async def test_no_check_in_on_the_form_with_map_off(tmp_path: Path) -> None:
+    folder = await make_profile(tmp_path)
+    app = app_for(tmp_path, folder, map_enabled=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_first_account(pilot)
+        assert not form.check_action("check_in", ())
+        await pilot.press("i")
+        await pilot.pause(0.2)
+        assert app.session is not None
+        assert not (await app.session.records.list("appointment", limit=1)).records

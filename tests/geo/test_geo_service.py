@@ -395,3 +395,44 @@ async def test_map_off_never_opens_the_nmea_device(session: Session, tmp_path: P
     assert has_reader(fifo)
     await session.nearby.stop()
     assert not has_reader(fifo)
+
+
+async def test_check_in_from_a_record_starts_only_what_it_needs_and_stops_it(
+    session: Session, tmp_path: Path
+) -> None:
+    lat, lon = _at(48.0, 11.0, 90.0, 120.0)
+    cust = str(uuid.uuid4())
+    await put_places(session, [("account", cust, "Customer", lat, lon)])
+    session.nearby.configure(
+        geo_settings(tmp_path, source="fixed", fixed_latitude=48.0, fixed_longitude=11.0)
+    )
+    assert session.nearby.status().detail == "location source not started"
+    done = await session.nearby.check_in_from_record("account", cust)
+    assert done.distance_m == pytest.approx(120.0, abs=1e-6)
+    assert (await session.records.get("appointment", done.activity.id)).fields[
+        "regardingobjectid"
+    ] == {"entity": "account", "id": cust}
+    assert session.nearby.status().detail == "location source not started", "stopped again"
+
+    # Started by the Nearby screen: left running for it.
+    await session.nearby.start()
+    await session.nearby.check_in_from_record("account", cust, kind="phonecall")
+    assert session.nearby.status().state == LocationState.FIX
+
+
+async def test_check_in_from_a_record_waits_a_bounded_time_then_says_no_position(
+    session: Session, tmp_path: Path
+) -> None:
+    await put_places(session, [("account", "cust", "Customer", 48.0, 11.0)])
+    async with ConnectionCounter() as gpsd:  # accepts, never sends a report
+        session.nearby.configure(geo_settings(tmp_path, source="gpsd", gpsd_port=gpsd.port))
+        with pytest.raises(NoPosition):
+            await session.nearby.check_in_from_record("account", "cust", wait_seconds=0.3)
+        assert gpsd.connections >= 1
+        assert session.nearby.status().detail == "location source not started"
+    assert not [c for c in await session.records.outbox() if c.entity == "appointment"]
+
+    off = geo_settings(tmp_path, map_enabled=False, source="gpsd", gpsd_port=gpsd.port)
+    session.nearby.configure(off)
+    with pytest.raises(FeatureOff):
+        await session.nearby.check_in_from_record("account", "cust")

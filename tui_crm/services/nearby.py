@@ -105,6 +105,8 @@ DEFAULT_LIMIT = 50
 NEAREST_START_M = 1_000.0
 NEAREST_MAX_M = 200_000.0
 CHECK_IN_KINDS = ("appointment", "phonecall")
+CHECK_IN_WAIT_SECONDS = 15.0
+"""How long a check-in from a record waits for a first fix (a receiver may need a moment)."""
 
 
 class NoPosition(DomainError):
@@ -438,6 +440,47 @@ class NearbyService:
         )
         activity = await self._session.records.create(kind, values)
         return CheckIn(activity, distance, fix)
+
+    async def check_in_from_record(
+        self,
+        entity: str,
+        record_id: str,
+        *,
+        kind: str = "appointment",
+        note: str = "",
+        wait_seconds: float = CHECK_IN_WAIT_SECONDS,
+    ) -> CheckIn:
+        """A check-in from the record's own screen, where no source may be running.
+
+        Starts the source if needed, waits a bounded time for a position, checks
+        in, and stops again what it started: the device is not left listening
+        to the receiver because of one check-in.
+        """
+        self._require_map()
+        started_here = self._source is None
+        try:
+            await self.start()
+            if self.status().fix is None:
+                await self._first_fix(wait_seconds)
+            return await self.check_in(entity, record_id, kind=kind, note=note)
+        finally:
+            if started_here:
+                await self.stop()
+
+    async def _first_fix(self, wait_seconds: float) -> None:
+        arrived = asyncio.Event()
+
+        def listen(status: LocationStatus) -> None:
+            if status.fix is not None:
+                arrived.set()
+
+        unsubscribe = self.subscribe(listen)
+        try:
+            if self.status().fix is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(arrived.wait(), wait_seconds)
+        finally:
+            unsubscribe()
 
 
 def _entity_names(conn: Connection, entities: Sequence[str] | None) -> list[str]:

@@ -15,6 +15,7 @@ from textual.widgets import Footer, Label, Static
 from tui_crm.domain import DomainError, EntityDef, FieldDef, FieldType, Record, ValidationFailed
 from tui_crm.domain.records import JsonValue
 from tui_crm.domain.values import format_value, validate
+from tui_crm.services.nearby import format_distance
 from tui_crm.ui.drafts import FormDraft
 from tui_crm.ui.glyphs import STATE_NAMES
 from tui_crm.ui.screens.base import CrmScreen
@@ -43,7 +44,8 @@ def editor_value(field: FieldDef, value: JsonValue) -> JsonValue:
 
 class RecordFormScreen(CrmScreen[None]):
     HELP = (
-        "One record. In view mode e edits, d deletes, r shows related records. "
+        "One record. In view mode e edits, d deletes, r shows related records, "
+        "i checks in here (an appointment stamped with your position; Map on). "
         "While editing, tab moves between fields, ctrl+s saves and escape asks "
         "before discarding changes. Fields marked * are required."
     )
@@ -54,6 +56,7 @@ class RecordFormScreen(CrmScreen[None]):
         Binding("e", "edit", "Edit", id="form.edit"),
         Binding("d", "delete", "Delete", id="form.delete"),
         Binding("r", "related", "Related", id="form.related"),
+        Binding("i", "check_in", "Check in", id="form.check_in"),
         Binding("j", "scroll_down", "Down", id="form.down", show=False),
         Binding("k", "scroll_up", "Up", id="form.up", show=False),
     ]
@@ -159,6 +162,15 @@ class RecordFormScreen(CrmScreen[None]):
             return self.mode != "view"
         if action in ("scroll_down", "scroll_up"):
             return self.mode == "view"
+        if action == "check_in":
+            session = self.crm.session
+            return (
+                self.mode == "view"
+                and self.record is not None
+                and self.entity_def.has_position
+                and session is not None
+                and session.nearby.map_enabled
+            )
         return True
 
     # ----- lookups -----------------------------------------------------------
@@ -324,6 +336,22 @@ class RecordFormScreen(CrmScreen[None]):
             return
         self.notify(f"deleted {self.entity_def.label.lower()}")
         self.dismiss()
+
+    @work(exclusive=True, group="check-in")
+    async def action_check_in(self) -> None:
+        """Off the loop: the source may need a moment for a first fix."""
+        if self.record is None:
+            return
+        self.notify("checking in: waiting for a position…", markup=False)
+        try:
+            done = await self.crm.session_or_raise().nearby.check_in_from_record(
+                self.entity_def.name, self.record.id
+            )
+        except DomainError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        away = "" if done.distance_m is None else f", {format_distance(done.distance_m)} away"
+        self.notify(f"checked in at {self.record.name or self.record.id}{away}", markup=False)
 
     def action_related(self) -> None:
         from tui_crm.ui.screens.related import RelatedScreen
