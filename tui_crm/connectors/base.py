@@ -111,6 +111,14 @@ class Connector(Protocol):
 
     def pull(self, request: PullRequest) -> AsyncIterator[PullPage]: ...
 
+    async def pull_first_pages(self, requests: Sequence[PullRequest]) -> dict[str, PullPage]:
+        """The next page of several resumed pulls in one round trip, where the backend can.
+
+        Keyed by entity name; an entity left out (not batchable, or its part failed)
+        pulls on its own. An empty answer is always correct.
+        """
+        ...
+
     def list_ids(self, entity: EntityDef, filter: str) -> AsyncIterator[list[str]]:
         """Ids of every server record matching `filter` (the deletion pass of watermark sync)."""
         ...

@@ -251,20 +251,62 @@ class DataverseConnector:
                 if resumed and 400 <= response.status_code < 500:
                     raise DeltaExpired(f"{entity.name}: change token refused, pulling everything")
                 raise self._failure(response, f"pulling {entity.plural_label} failed")
-            upserts, deletes = self._parse_rows(entity, body)
-            next_link = body.get("@odata.nextLink")
-            delta_link = body.get("@odata.deltaLink")
-            if isinstance(next_link, str):
-                yield PullPage(upserts, deletes, Checkpoint("delta", next_link), final=False)
-                url = next_link
-                resumed = True
-            elif isinstance(delta_link, str):
-                yield PullPage(upserts, deletes, Checkpoint("delta", delta_link), final=True)
+            page = self._tracked_page(entity, body)
+            yield page
+            if page.final:
                 return
-            else:
-                raise ConnectionFailed(
-                    f"pulling {entity.plural_label}: the server sent no change token"
+            url = page.checkpoint.value
+            resumed = True
+
+    def _tracked_page(self, entity: EntityDef, body: Mapping[str, Any]) -> PullPage:
+        """One change-tracked page: rows, deletions and the link the next pull starts from."""
+        upserts, deletes = self._parse_rows(entity, body)
+        next_link = body.get("@odata.nextLink")
+        delta_link = body.get("@odata.deltaLink")
+        if isinstance(next_link, str):
+            return PullPage(upserts, deletes, Checkpoint("delta", next_link), final=False)
+        if isinstance(delta_link, str):
+            return PullPage(upserts, deletes, Checkpoint("delta", delta_link), final=True)
+        raise ConnectionFailed(f"pulling {entity.plural_label}: the server sent no change token")
+
+    async def pull_first_pages(self, requests: Sequence[PullRequest]) -> dict[str, PullPage]:
+        """The next page of several change-tracked pulls in one `$batch` of GETs.
+
+        An incremental sync with nothing new then costs one round trip and one
+        Authorization header (about 2 KB with a real token) for all tables,
+        instead of one each. A part that fails (an expired change token, a
+        server error) is left out, and that table pulls on its own as usual.
+        """
+        tracked = [
+            r for r in requests if not r.filter and r.checkpoint and r.checkpoint.kind == "delta"
+        ]
+        if len(tracked) < 2:
+            return {}
+        gets = [
+            _Request(
+                "GET",
+                r.checkpoint.value,
+                {"Accept": "application/json", **self._page_headers(r.page_size, tracked=True)},
+                None,
+            )
+            for r in tracked
+            if r.checkpoint is not None
+        ]
+        try:
+            answers = await self._batch(gets)
+        except ConnectionFailed:
+            return {}
+        pages: dict[str, PullPage] = {}
+        for request, answer in zip(tracked, answers, strict=True):
+            if answer is None or answer[0] != 200:
+                continue
+            try:
+                pages[request.entity.name] = self._tracked_page(
+                    request.entity, _json_object(answer[1])
                 )
+            except ConnectionFailed:
+                continue
+        return pages
 
     def _parse_rows(
         self, entity: EntityDef, body: Mapping[str, Any]
@@ -462,10 +504,24 @@ class DataverseConnector:
         return _Request("PATCH", url, headers, body)
 
     async def _batch(self, requests: Sequence[_Request]) -> list[tuple[int, bytes] | None]:
-        """One `$batch` POST; (status, body) per request in order, None where unanswered."""
+        """One `$batch` POST; (status, body) per request in order, None where unanswered.
+
+        Each write goes in a change set of its own (one refused write rolls back
+        nothing else); reads go as plain parts.
+        """
         boundary = f"batch_{uuid.uuid4()}"
         parts = []
         for number, request in enumerate(requests, start=1):
+            if request.method == "GET":
+                # Reads stand alone: a change set may hold only writes.
+                parts.append(
+                    f"--{boundary}\r\nContent-Type: application/http\r\n"
+                    "Content-Transfer-Encoding: binary\r\n\r\n"
+                    f"GET {request.url} HTTP/1.1\r\n"
+                    + "".join(f"{name}: {value}\r\n" for name, value in request.headers.items())
+                    + "\r\n"
+                )
+                continue
             changeset = f"changeset_{uuid.uuid4()}"
             lines = [
                 "Content-Type: application/http",

@@ -170,9 +170,10 @@ class SyncEngine:
         try:
             by_name = {p.entity.name: p for p in plans}
             await self._push(by_name, tally, progress)
+            first_pages = await self._first_pages(plans)
             for plan in plans:
                 self._check_cancel()
-                await self._pull(plan, tally, progress)
+                await self._pull(plan, tally, progress, first_pages.get(plan.entity.name))
             await self._push(by_name, tally, progress)
             status = "done"
         except SyncCancelled:
@@ -278,20 +279,50 @@ class SyncEngine:
         self._progress(progress, "push", group.entity, done, tally.errors)
         return requeued
 
-    async def _pull(
-        self, plan: EntityPlan, tally: Tally, progress: ProgressCallback | None
-    ) -> None:
+    async def _checkpoint(self, plan: EntityPlan) -> tuple[Checkpoint | None, bool]:
+        """Where this entity's pull starts, and whether it had any checkpoint stored."""
         name = plan.entity.name
         stored = await self._db(lambda c: ss.get_checkpoint(c, name))
-        checkpoint = Checkpoint(stored[0], stored[1]) if stored else None
+        if stored is None:
+            return None, False
         expected_kind = "watermark" if plan.filter else "delta"
-        if checkpoint is not None and (
-            checkpoint.kind != expected_kind or stored is None or stored[2] != _scope(plan)
-        ):
+        if stored[0] != expected_kind or stored[2] != _scope(plan):
             # Another filter (or none): the watermark says nothing about the records the
-            # new filter matches, so pull from scratch; the id-only pass below drops
-            # synced records that no longer match and keeps those with local edits.
-            checkpoint = None
+            # new filter matches, so pull from scratch; the id-only pass after the pull
+            # drops synced records that no longer match and keeps those with local edits.
+            return None, True
+        return Checkpoint(stored[0], stored[1]), True
+
+    async def _first_pages(self, plans: Sequence[EntityPlan]) -> dict[str, PullPage]:
+        """Resumed change-tracked pulls ask for their next page together (one round trip)."""
+        requests = []
+        for plan in plans:
+            checkpoint, _ = await self._checkpoint(plan)
+            if checkpoint is not None and checkpoint.kind == "delta":
+                requests.append(self._pull_request(plan, checkpoint))
+        if len(requests) < 2:
+            return {}
+        return await self._connector.pull_first_pages(requests)
+
+    def _pull_request(self, plan: EntityPlan, checkpoint: Checkpoint | None) -> PullRequest:
+        return PullRequest(
+            entity=plan.entity,
+            fields=[f.name for f in plan.entity.fields],
+            filter=plan.filter,
+            checkpoint=checkpoint,
+            page_size=self._page_size,
+        )
+
+    async def _pull(
+        self,
+        plan: EntityPlan,
+        tally: Tally,
+        progress: ProgressCallback | None,
+        first: PullPage | None = None,
+    ) -> None:
+        """`first` is this pull's next page when it was already fetched with others'."""
+        name = plan.entity.name
+        checkpoint, had_checkpoint = await self._checkpoint(plan)
         full = checkpoint is None
         if full and not plan.filter and progress is not None:
             # One small request so a first pull's bar has a length; a filtered pull
@@ -300,13 +331,42 @@ class SyncEngine:
             if name in counts:
                 self._progress(progress, "pull", name, 0, tally.errors, expected=counts[name])
         try:
-            await self._pull_pages(plan, checkpoint, tally, progress)
+            if first is not None and checkpoint is not None:
+                done = await self._apply_page(plan, first, tally, progress, 0)
+                if not first.final:
+                    await self._pull_pages(plan, first.checkpoint, tally, progress, done)
+            else:
+                await self._pull_pages(plan, checkpoint, tally, progress)
         except DeltaExpired:
             await self._db(lambda c: _clear_checkpoint(c, name))
             full = True
             await self._pull_pages(plan, None, tally, progress)
-        if plan.filter or (full and stored is not None):
+        if plan.filter or (full and had_checkpoint):
             await self._sweep(plan, tally)
+
+    async def _apply_page(
+        self,
+        plan: EntityPlan,
+        page: PullPage,
+        tally: Tally,
+        progress: ProgressCallback | None,
+        done: int,
+    ) -> int:
+        """Commit one page with its checkpoint; records of this pull done so far."""
+        self._check_cancel()
+        outcome = await self._db(
+            partial(
+                apply.apply_page,
+                entity=plan.entity,
+                page=page,
+                policy=plan.policy,
+                scope=_scope(plan),
+            )
+        )
+        tally.add(outcome)
+        done += len(page.upserts) + len(page.deletes)
+        self._progress(progress, "pull", plan.entity.name, done, tally.errors)
+        return done
 
     async def _pull_pages(
         self,
@@ -314,15 +374,9 @@ class SyncEngine:
         checkpoint: Checkpoint | None,
         tally: Tally,
         progress: ProgressCallback | None,
+        done: int = 0,
     ) -> None:
-        request = PullRequest(
-            entity=plan.entity,
-            fields=[f.name for f in plan.entity.fields],
-            filter=plan.filter,
-            checkpoint=checkpoint,
-            page_size=self._page_size,
-        )
-        done = 0
+        request = self._pull_request(plan, checkpoint)
         pages = self._connector.pull(request).__aiter__()
         # The next page is fetched and parsed while this one is written on the DB
         # thread; pages are still applied strictly in order, each with its checkpoint.
@@ -335,18 +389,7 @@ class SyncEngine:
                     return
                 self._check_cancel()
                 upcoming = asyncio.ensure_future(anext(pages))
-                outcome = await self._db(
-                    partial(
-                        apply.apply_page,
-                        entity=plan.entity,
-                        page=page,
-                        policy=plan.policy,
-                        scope=_scope(plan),
-                    )
-                )
-                tally.add(outcome)
-                done += len(page.upserts) + len(page.deletes)
-                self._progress(progress, "pull", plan.entity.name, done, tally.errors)
+                done = await self._apply_page(plan, page, tally, progress, done)
         finally:
             if not upcoming.done():
                 upcoming.cancel()
