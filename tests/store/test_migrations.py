@@ -109,3 +109,45 @@ def test_a_profile_from_a_newer_program_is_refused(tmp_path: Path) -> None:
         migrate(conn)
     conn.close()
     assert os.path.getsize(tmp_path / "db") > 0
+
+
+def test_v3_counts_what_is_there_and_the_triggers_keep_counting(tmp_path: Path) -> None:
+    conn = _open(tmp_path / "v2.db")
+    migrate(conn, target=2)
+    _seed_v1(conn)
+    conn.execute(
+        "INSERT INTO records(entity, id, name, state, body) VALUES ('account', ?, 'Gone', "
+        "'deleted', '{}')",
+        ("33333333-3333-4333-8333-333333333333",),
+    )
+    migrate(conn)
+    live = dict(conn.execute("SELECT entity, live FROM entity_counts").fetchall())
+    assert live == {"account": 1, "contact": 1}, "deleted records are not counted"
+
+    def counts() -> dict[str, int]:
+        return dict(conn.execute("SELECT entity, live FROM entity_counts").fetchall())
+
+    conn.execute(
+        "INSERT INTO records(entity, id, name, state, body) VALUES ('task', 't1', 'T', "
+        "'created', '{}')"
+    )
+    assert counts() == {"account": 1, "contact": 1, "task": 1}
+    conn.execute("UPDATE records SET state = 'deleted' WHERE id = ?", (CONTACT_ID,))
+    assert counts()["contact"] == 0
+    conn.execute("UPDATE records SET state = 'synced' WHERE id = ?", (CONTACT_ID,))
+    conn.execute("UPDATE records SET name = 'renamed' WHERE id = ?", (CONTACT_ID,))
+    assert counts()["contact"] == 1, "only a change in or out of 'deleted' counts"
+    conn.execute(
+        "UPDATE records SET state = 'synced' WHERE id = '33333333-3333-4333-8333-333333333333'"
+    )
+    assert counts()["account"] == 2
+    conn.execute("DELETE FROM records WHERE id = ?", (ACCOUNT_ID,))
+    conn.execute("DELETE FROM records WHERE id = 't1'")
+    assert counts() == {"account": 1, "contact": 1, "task": 0}
+    scanned = dict(
+        conn.execute(
+            "SELECT entity, count(*) FROM records WHERE state != 'deleted' GROUP BY entity"
+        ).fetchall()
+    )
+    assert {k: v for k, v in counts().items() if v} == scanned
+    conn.close()

@@ -327,3 +327,22 @@ async def test_a_flipped_byte_in_any_page_is_damage_or_nothing(
         finally:
             await session.close()
     assert outcomes["damaged"] >= pages, outcomes
+
+
+async def test_check_compares_the_kept_counts_with_the_records(
+    made: ProfileService, password: str
+) -> None:
+    session = await made.unlock(password)
+    try:
+        assert (await session.records.counts())["account"] == 300
+        await session.records.delete(
+            "account", (await session.records.list("account")).records[0].id
+        )
+        assert (await session.records.counts())["account"] == 299
+        assert (await session.check()).ok
+        await session.write(lambda conn: conn.execute("UPDATE entity_counts SET live = 7"))
+        report = await session.check()
+        assert not report.ok
+        assert any("record counts disagree" in p and "account" in p for p in report.problems)
+    finally:
+        await session.close()

@@ -15,7 +15,7 @@ from tui_crm.store.database import Connection, DatabaseError, cipher_version, de
 from tui_crm.store.keyfile import read_key_file
 from tui_crm.store.migrations import LATEST_VERSION, schema_version
 from tui_crm.store.paths import ProfilePaths
-from tui_crm.store.records import count_records
+from tui_crm.store.records import count_records, scan_counts
 
 MAX_PROBLEMS = 20
 
@@ -65,6 +65,14 @@ def run_check(conn: Connection, paths: ProfilePaths) -> CheckReport:
     try:
         version = schema_version(conn)
         counts = count_records(conn)
+        scanned = scan_counts(conn)
+        drifted = sorted(
+            name
+            for name in set(counts) | set(scanned)
+            if counts.get(name, 0) != scanned.get(name, 0)
+        )
+        if drifted:
+            problems.append(f"record counts disagree with the records for: {', '.join(drifted)}")
         outbox = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
         conflicts = conn.execute(
             "SELECT count(*) FROM conflicts WHERE resolution IS NULL"
