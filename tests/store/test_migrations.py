@@ -151,3 +151,40 @@ def test_v3_counts_what_is_there_and_the_triggers_keep_counting(tmp_path: Path) 
     )
     assert {k: v for k, v in counts().items() if v} == scanned
     conn.close()
+
+
+def test_v4_a_synced_row_gets_its_base_when_it_first_becomes_pending(tmp_path: Path) -> None:
+    conn = _open(tmp_path / "db")
+    migrate(conn)
+    synced = json.dumps({"name": "As on the server"})
+    conn.execute(
+        "INSERT INTO records(entity, id, name, state, body, base_body) "
+        "VALUES ('account', ?, 'n', 'synced', ?, NULL)",
+        (ACCOUNT_ID, synced),
+    )
+
+    def base() -> Any:
+        return conn.execute("SELECT base_body FROM records WHERE id = ?", (ACCOUNT_ID,)).fetchone()[
+            0
+        ]
+
+    conn.execute("UPDATE records SET name = 'x' WHERE id = ?", (ACCOUNT_ID,))
+    assert base() is None, "no change of state, no base"
+    conn.execute(
+        "UPDATE records SET state = 'updated', body = ? WHERE id = ?",
+        (json.dumps({"name": "edited here"}), ACCOUNT_ID),
+    )
+    assert json.loads(base()) == {"name": "As on the server"}, "the body before the edit"
+    conn.execute("UPDATE records SET state = 'deleted', body = '{}' WHERE id = ?", (ACCOUNT_ID,))
+    assert json.loads(base()) == {"name": "As on the server"}, "kept, not overwritten"
+
+    conn.execute(
+        "UPDATE records SET state = 'synced', base_body = NULL, body = ? WHERE id = ?",
+        (synced, ACCOUNT_ID),
+    )
+    given = json.dumps({"name": "a base the writer chose"})
+    conn.execute(
+        "UPDATE records SET state = 'conflict', base_body = ? WHERE id = ?", (given, ACCOUNT_ID)
+    )
+    assert base() == given, "a base given by the writer wins"
+    conn.close()

@@ -178,10 +178,31 @@ def _v3_entity_counts(conn: Connection) -> None:
     )
 
 
+def _v4_base_kept_on_first_change(conn: Connection) -> None:
+    """Synced rows stop storing their body twice (as body and as merge base).
+
+    A synced row's base is its body; the moment it leaves 'synced' (a local
+    edit or delete, in the same statement) this trigger copies the old body
+    into `base_body`, unless the writer gave a base of its own. Pulls then
+    write half as many bytes of JSON. Rows written before keep their copy.
+    """
+    _run_script(
+        conn,
+        """
+        CREATE TRIGGER records_keep_base AFTER UPDATE OF state ON records
+        WHEN OLD.state = 'synced' AND NEW.state != 'synced' AND NEW.base_body IS NULL
+        BEGIN
+            UPDATE records SET base_body = OLD.body WHERE rowid = NEW.rowid;
+        END;
+        """,
+    )
+
+
 MIGRATIONS: tuple[tuple[int, Migration], ...] = (
     (1, _v1_initial),
     (2, _v2_record_links),
     (3, _v3_entity_counts),
+    (4, _v4_base_kept_on_first_change),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 

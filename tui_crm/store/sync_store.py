@@ -117,10 +117,10 @@ def put_record(
     position = position_of(entity, body)
     latitude, longitude = position if position is not None else (None, None)
     body_json = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    if base_body is body:
-        base_json: str | None = body_json
-    elif base_body is None:
-        base_json = None
+    if state == "synced" or base_body is None:
+        # A synced row's body is its base (the trigger of migration 4 keeps it
+        # when the row becomes pending), so it is not written twice.
+        base_json: str | None = None
     else:
         base_json = json.dumps(base_body, separators=(",", ":"), ensure_ascii=False)
     existing: tuple[int] | None
@@ -195,8 +195,9 @@ def put_synced_many(
     `executemany` for the whole page instead of five statements per record:
     at 100k records the per-statement overhead was most of the DB thread's
     time. `known_rowids` maps the ids that already exist locally (the caller
-    read them in one query); every other id must be absent. The body is the
-    base of the next three-way merge, so it is serialised once and stored twice.
+    read them in one query); every other id must be absent. A synced row keeps
+    no separate base: its body is the base of the next three-way merge, and a
+    trigger copies it to `base_body` when a local change makes the row pending.
     """
     latest: dict[str, SyncedRow] = {row.id: row for row in rows}
     next_rowid = int(conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM records").fetchone()[0])
@@ -228,13 +229,13 @@ def put_synced_many(
                     longitude,
                     row.server_version,
                     body,
-                    body,
+                    None,
                 )
             )
         else:
             reindexed.append((rowid,))
             updates.append(
-                (name, row.modified_on, latitude, longitude, row.server_version, body, body, rowid)
+                (name, row.modified_on, latitude, longitude, row.server_version, body, None, rowid)
             )
         fts_rows.append((rowid, name, searchable_text(entity, fields)))
         if position is not None:
