@@ -110,6 +110,21 @@ def create_profile_sync(
     asyncio.run(create_profile(settings, records))
 
 
+async def wait_for_edit_form(pilot: Pilot[Any], what: str = "edit form") -> Any:
+    """After the keys that open a form in edit mode: that form, once it is shown."""
+    from tui_crm.ui.screens.record_form import RecordFormScreen
+
+    app = pilot.app
+    await wait_until(
+        pilot,
+        lambda: isinstance(app.screen, RecordFormScreen) and app.screen.mode == "edit",
+        what,
+    )
+    form = app.screen
+    assert isinstance(form, RecordFormScreen)
+    return form
+
+
 async def wait_until(
     pilot: Pilot[Any], condition: Callable[[], bool], what: str, timeout: float = 15.0
 ) -> None:

@@ -10,7 +10,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
-from tests.ui.conftest import create_profile, type_text, unlock, wait_until
+from tests.ui.conftest import create_profile, type_text, unlock, wait_for_edit_form, wait_until
 from tui_crm.config import Settings
 from tui_crm.ui.app import CrmApp
 from tui_crm.ui.screens.record_form import RecordFormScreen
@@ -61,13 +61,8 @@ async def save_and_reopen(pilot: Pilot[Any], app: CrmApp, form: RecordFormScreen
     table = app.screen.query_one("#records", RecordTable)
     await wait_until(pilot, lambda: table.row_count == 1, "row listed")
     await pilot.press("e")
-    await wait_until(
-        pilot,
-        lambda: isinstance(app.screen, RecordFormScreen) and app.screen.mode == "edit",
-        "reopened in edit mode",
-    )
-    reopened = app.screen
-    assert isinstance(reopened, RecordFormScreen) and reopened.record is not None
+    reopened = await wait_for_edit_form(pilot, "reopened in edit mode")
+    assert reopened.record is not None
     return reopened.record.id
 
 

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import pytest
 from textual.widgets import Input, Static
 
-from tests.ui.conftest import create_profile, type_text, unlock, wait_until
+from tests.ui.conftest import create_profile, type_text, unlock, wait_for_edit_form, wait_until
 from tui_crm.config import Settings
 from tui_crm.domain import Page, RecordMissing, RecordState
 from tui_crm.services.online import OnlineRecords
@@ -155,24 +155,12 @@ async def test_escape_with_unsaved_changes_asks_before_discarding(
         await pilot.press("1")
         await wait_until(pilot, lambda: len(names(app)) == 2, "rows")
         await pilot.press("enter", "e")
-        await wait_until(
-            pilot,
-            lambda: isinstance(app.screen, RecordFormScreen) and app.screen.mode == "edit",
-            "edit form",
-        )
-        form = app.screen
-        assert isinstance(form, RecordFormScreen)
+        form = await wait_for_edit_form(pilot, "edit form")
         await pilot.press("escape")  # nothing changed yet: leaves without asking
         await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "left clean")
 
         await pilot.press("enter", "e")
-        await wait_until(
-            pilot,
-            lambda: isinstance(app.screen, RecordFormScreen) and app.screen.mode == "edit",
-            "edit form again",
-        )
-        form = app.screen
-        assert isinstance(form, RecordFormScreen)
+        form = await wait_for_edit_form(pilot, "edit form again")
         form.query_one("#field-address1_city", Input).focus()
         await type_text(pilot, "X")
         await pilot.press("escape")
@@ -208,12 +196,7 @@ async def test_focusing_a_field_does_not_select_its_text(
         await pilot.press("1")
         await wait_until(pilot, lambda: len(names(app)) == 1, "row")
         await pilot.press("enter", "e")
-        await wait_until(
-            pilot,
-            lambda: isinstance(app.screen, RecordFormScreen) and app.screen.mode == "edit",
-            "edit form",
-        )
-        form = app.screen
+        form = await wait_for_edit_form(pilot, "edit form")
         name = form.query_one("#field-name", Input)
         await wait_until(pilot, lambda: form.focused is name, "name focused")
         await type_text(pilot, "X")
@@ -235,13 +218,8 @@ async def test_e_on_the_list_edits_the_highlighted_record(
         await pilot.press("1")
         await wait_until(pilot, lambda: names(app) == ["Fabrikam Ltd", "Northwind Traders"], "rows")
         await pilot.press("j", "e")
-        await wait_until(
-            pilot,
-            lambda: isinstance(app.screen, RecordFormScreen) and app.screen.mode == "edit",
-            "edit form",
-        )
-        form = app.screen
-        assert isinstance(form, RecordFormScreen) and form.record is not None
+        form = await wait_for_edit_form(pilot, "edit form")
+        assert form.record is not None
         assert form.record.name == "Northwind Traders"
         assert form.focused is form.query_one("#field-name", Input)
         await type_text(pilot, " AS")

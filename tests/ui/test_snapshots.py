@@ -21,6 +21,7 @@ from tests.ui.conftest import (
     create_profile_sync,
     type_text,
     unlock,
+    wait_for_edit_form,
     wait_until,
 )
 from tui_crm.config import Settings
@@ -249,11 +250,7 @@ def test_form_view(snap_compare: SnapCompare, seeded: Settings) -> None:
 async def open_edit_form(pilot: Pilot[Any]) -> None:
     await open_record(pilot)
     await pilot.press("e")
-    await wait_until(
-        pilot,
-        lambda: isinstance(pilot.app.screen, RecordFormScreen) and pilot.app.screen.mode == "edit",
-        "edit mode",
-    )
+    await wait_for_edit_form(pilot, "edit mode")
 
 
 def test_form_edit(snap_compare: SnapCompare, seeded: Settings) -> None:
