@@ -334,3 +334,30 @@ async def test_a_first_pull_knows_its_length_and_a_later_one_asks_nothing(
     assert again["requests"] == 1
     assert all(s.expected is None for s in steps)
     assert not any("RetrieveTotalRecordCount" in line for line in emu.raw.request_log)
+
+
+async def test_pages_are_decoded_and_parsed_off_the_event_loop(
+    tmp_path: Path, session: Session, emu: Emu, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interface runs sync on its event loop: a page of rows must not be parsed there."""
+    import threading
+
+    from tui_crm.connectors import odata
+
+    loop_thread = threading.get_ident()
+    threads: list[int] = []
+    parse = odata.record_from_row
+
+    def watched(*args: object, **kwargs: object) -> object:
+        threads.append(threading.get_ident())
+        return parse(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(odata, "record_from_row", watched)
+    sync = await connect(session, make_settings(tmp_path), emu)
+    await sync.sync(["account", "contact"])  # first pulls, one page after another
+    emu.update("account", sorted(emu.ids("account"))[0], {"telephone1": "+1 555 0199"})
+    emu.update("contact", sorted(emu.ids("contact"))[0], {"jobtitle": "Buyer"})
+    again = await sync.sync(["account", "contact"])  # the batched delta pages
+    assert again["pulled"] == 2
+    assert len(threads) >= len(emu.ids("account")) + len(emu.ids("contact")) + 2
+    assert loop_thread not in threads, "a row was parsed on the event loop's thread"

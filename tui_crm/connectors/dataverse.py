@@ -135,7 +135,9 @@ class DataverseConnector:
             if not response.is_success:
                 return response, _safe_json(response)
             try:
-                body = response.json()
+                # A page of 5000 rows is about a megabyte of JSON: decoded off the
+                # event loop (the interface's), which must stay responsive during sync.
+                body = await asyncio.to_thread(response.json)
                 if not isinstance(body, dict):
                     raise ValueError("not an object")
                 return response, body
@@ -251,7 +253,7 @@ class DataverseConnector:
                 if resumed and 400 <= response.status_code < 500:
                     raise DeltaExpired(f"{entity.name}: change token refused, pulling everything")
                 raise self._failure(response, f"pulling {entity.plural_label} failed")
-            page = self._tracked_page(entity, body)
+            page = await asyncio.to_thread(self._tracked_page, entity, body)
             yield page
             if page.final:
                 return
@@ -301,16 +303,20 @@ class DataverseConnector:
             if answer is None or answer[0] != 200:
                 continue
             try:
-                pages[request.entity.name] = self._tracked_page(
-                    request.entity, _json_object(answer[1])
+                pages[request.entity.name] = await asyncio.to_thread(
+                    self._part_page, request.entity, answer[1]
                 )
             except ConnectionFailed:
                 continue
         return pages
 
+    def _part_page(self, entity: EntityDef, body: bytes) -> PullPage:
+        return self._tracked_page(entity, _json_object(body))
+
     def _parse_rows(
         self, entity: EntityDef, body: Mapping[str, Any]
     ) -> tuple[list[RemoteRecord], list[str]]:
+        """Rows to records: a loop over a whole page, so callers run it off the event loop."""
         rows = body.get("value")
         if not isinstance(rows, list):
             raise ConnectionFailed(f"pulling {entity.plural_label}: answer without rows")
@@ -353,7 +359,7 @@ class DataverseConnector:
             response, body = await self._json("GET", url, what=entity.plural_label, headers=headers)
             if not response.is_success:
                 raise self._failure(response, f"pulling {entity.plural_label} failed")
-            upserts, _ = self._parse_rows(entity, body)
+            upserts, _ = await asyncio.to_thread(self._parse_rows, entity, body)
             for record in upserts:
                 if record.modified_on and record.modified_on > watermark:
                     watermark = record.modified_on
@@ -449,7 +455,7 @@ class DataverseConnector:
         )
         if not response.is_success:
             raise self._failure(response, f"querying {entity.plural_label} failed")
-        upserts, _ = self._parse_rows(entity, body)
+        upserts, _ = await asyncio.to_thread(self._parse_rows, entity, body)
         return upserts
 
     async def push(self, entity: EntityDef, op: PushOp) -> PushResult:
@@ -557,7 +563,7 @@ class DataverseConnector:
             raise self._failure(response, "the server is unavailable")
         if response.status_code != 200:
             raise self._failure(response, "the server refused a batch of changes")
-        answers = _batch_answers(response)
+        answers = await asyncio.to_thread(_batch_answers, response)
         if len(answers) > len(requests):
             raise ConnectionFailed("the server's batch answer has more parts than requests")
         return [*answers, *([None] * (len(requests) - len(answers)))]
