@@ -134,3 +134,31 @@ async def test_palette_offers_no_screenshot_or_unpersisted_theme(
         app.action_screenshot(path=str(tmp_path))
         await pilot.pause(0.3)
     assert not list(tmp_path.rglob("*.svg")), "nothing wrote a screenshot"
+
+
+async def test_in_a_text_field_question_mark_types_and_f1_opens_help(
+    make_app: Callable[..., CrmApp], settings: Settings
+) -> None:
+    from textual.widgets import Input
+
+    await create_profile(settings)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        await pilot.press("1")
+        await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "list")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: bool(app.screen.query("#field-name")), "new form")
+        field = app.screen.query_one("#field-name", Input)
+        field.focus()
+        await pilot.press("question_mark")
+        assert field.value == "?", "a question mark is text in a text field"
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), "help from a field")
+        rows = help_rows(app)
+        assert rows["app.help_in_field"] == ("f1", "Help"), "where ? is text, help says f1"
+        assert "app.help" not in rows
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen), "closed")
+        assert app.screen.query_one("#field-name", Input).value == "?", "the input is kept"

@@ -61,6 +61,8 @@ class CrmApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
         Binding("question_mark", "help", "Help", id="app.help"),
+        # In a text field "?" is a character; f1 reaches help from there too.
+        Binding("f1", "help", "Help", id="app.help_in_field", show=False),
         Binding("ctrl+l", "lock", "Lock", id="app.lock", show=False),
         Binding("ctrl+o", "toggle_online", "Online/offline", id="app.online", show=False),
     ]
