@@ -259,3 +259,30 @@ def test_wrong_password_is_exit_3(profile: Path) -> None:
     )
     assert result.returncode == 3
     assert "Traceback" not in result.stderr
+
+
+def test_any_command_run_with_map_off_erases_a_kept_position(profile: Path) -> None:
+    from tui_crm.services.nearby import LAST_KNOWN_KEY
+
+    async def kept() -> object:
+        session = await ProfileService(profile, kdf=LOW_KDF).unlock(PASSWORD)
+        try:
+            return await session.settings.get(LAST_KNOWN_KEY)
+        finally:
+            await session.close()
+
+    async def keep() -> None:
+        session = await ProfileService(profile, kdf=LOW_KDF).unlock(PASSWORD)
+        try:
+            await session.settings.set(LAST_KNOWN_KEY, {"lat": 48.1, "lon": 11.5, "at": 1.0})
+        finally:
+            await session.close()
+
+    asyncio.run(keep())
+    assert asyncio.run(kept()) is not None
+    with_map = run(profile, "records", "list", "account", env={"TUI_CRM_MAP_ENABLED": "true"})
+    assert with_map.returncode == 0, with_map.stderr
+    assert asyncio.run(kept()) is not None, "Map on: the position is kept"
+    without = run(profile, "records", "list", "account", env={"TUI_CRM_MAP_ENABLED": "false"})
+    assert without.returncode == 0, without.stderr
+    assert asyncio.run(kept()) is None, "Map off: no position stays stored"

@@ -68,6 +68,9 @@ async def unlocked_session(args: argparse.Namespace) -> AsyncIterator[Session]:
     password = passwords_of(args).read("Profile password: ")
     session = await service.unlock(password)
     try:
+        # Every command uses the settings it was started with; with Map off this
+        # also erases a position kept from an earlier run (any command, not only nearby).
+        session.nearby.configure(settings_of(args))
         yield session
     finally:
         await session.close()
