@@ -189,18 +189,12 @@ async def test_the_user_query_functions_over_http(emu: Emu) -> None:
     """Direct requests: mine, not mine, and the errors the service gives for bad use."""
     import httpx
 
+    from tests.emulator.conftest import password_token
+
     colleague = emu.raw.other_user
     theirs = emu.raw.create("account", {"name": "theirs"}, as_user=colleague)
-    token = httpx.post(
-        f"{emu.raw.url}/organizations/oauth2/v2.0/token",
-        data={
-            "grant_type": "password",
-            "client_id": "t",
-            "username": "demo@example.com",
-            "password": "demo",
-            "scope": f"{emu.raw.url}/.default",
-        },
-    ).json()["access_token"]
+    with httpx.Client(base_url=emu.raw.url) as anonymous:
+        token = password_token(emu.raw, anonymous)["access_token"]
     with httpx.Client(
         base_url=emu.raw.api_url + "/", headers={"Authorization": f"Bearer {token}"}
     ) as api:
