@@ -310,7 +310,9 @@ class NearbyService:
 
         unsubscribe = self.subscribe(on_status)
         try:
-            await asyncio.wait_for(arrived.wait(), wait_s)
+            # A fix that came between the caller's look and the subscription counts too.
+            if self.status().fix is None:
+                await asyncio.wait_for(arrived.wait(), wait_s)
         except TimeoutError:
             pass
         finally:
@@ -461,26 +463,11 @@ class NearbyService:
         try:
             await self.start()
             if self.status().fix is None:
-                await self._first_fix(wait_seconds)
+                await self._wait_for_fix(wait_seconds)
             return await self.check_in(entity, record_id, kind=kind, note=note)
         finally:
             if started_here:
                 await self.stop()
-
-    async def _first_fix(self, wait_seconds: float) -> None:
-        arrived = asyncio.Event()
-
-        def listen(status: LocationStatus) -> None:
-            if status.fix is not None:
-                arrived.set()
-
-        unsubscribe = self.subscribe(listen)
-        try:
-            if self.status().fix is None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(arrived.wait(), wait_seconds)
-        finally:
-            unsubscribe()
 
 
 def _entity_names(conn: Connection, entities: Sequence[str] | None) -> list[str]:
