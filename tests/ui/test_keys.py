@@ -162,3 +162,20 @@ async def test_in_a_text_field_question_mark_types_and_f1_opens_help(
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen), "closed")
         assert app.screen.query_one("#field-name", Input).value == "?", "the input is kept"
+
+
+async def test_notifications_are_plain_text_from_any_caller(
+    make_app: Callable[..., CrmApp], settings: Settings
+) -> None:
+    """A server's refusal or a record name with '[/x]' in it is shown, never parsed."""
+    await create_profile(settings)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        app.screen.notify("refused: Smith [/x] & [b]Co", severity="error")  # markup=True default
+        app.notify("also [/y] here", markup=True)
+        await pilot.pause()
+        sent = list(app._notifications)
+        assert [n.message for n in sent][-2:] == ["refused: Smith [/x] & [b]Co", "also [/y] here"]
+        assert not any(n.markup for n in sent), "every toast is plain text"
+        assert app.is_running

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from tui_crm.config import Settings, config_file_path
@@ -276,6 +277,22 @@ class CrmApp(App[int]):
             self.push_screen(HelpScreen(self.screen))
 
     # ----- command palette ---------------------------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification is plain text, whatever the caller asked.
+
+        Messages carry record names and the server's own words; read as markup,
+        a name like "Smith [/x]" would raise inside the toast and end the app.
+        """
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every screen and every action of the current screen, so nothing needs a key.
