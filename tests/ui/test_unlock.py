@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Input, Static
@@ -20,6 +23,7 @@ from tests.ui.conftest import (
 from tui_crm.config import Settings
 from tui_crm.domain import WrongPassword
 from tui_crm.services.profile import ProfileService
+from tui_crm.services.session import Session
 from tui_crm.ui.app import CrmApp
 from tui_crm.ui.screens.home import HomeScreen
 from tui_crm.ui.screens.unlock import UnlockScreen
@@ -166,3 +170,43 @@ async def test_unlock_helper_reaches_home(
     async with app.run_test(size=(80, 24)) as pilot:
         await unlock(pilot)
         assert isinstance(app.screen, HomeScreen)
+
+
+class HeldProfiles(ProfileService):
+    """The real service; its unlock waits for the test's word, so the screen in between shows."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.go = asyncio.Event()
+
+    async def unlock(self, password: str) -> Session:
+        await self.go.wait()
+        return await super().unlock(password)
+
+
+async def test_unlocking_shows_its_state_and_the_kdf_runs_off_the_loop(
+    settings: Settings, clock: FakeClock, private_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui_crm.store import keyfile
+
+    await create_profile(settings)
+    derive = keyfile.derive_kek
+    threads: list[int] = []
+
+    def watched(*args: Any, **kwargs: Any) -> bytearray:
+        threads.append(threading.get_ident())
+        return derive(*args, **kwargs)
+
+    monkeypatch.setattr(keyfile, "derive_kek", watched)
+    profiles = HeldProfiles(settings.profile, kdf=settings.kdf, clock=clock)
+    app = CrmApp(settings, profiles=profiles, clock=clock, config_path=private_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        loop_thread = threading.get_ident()
+        await wait_until(pilot, lambda: isinstance(app.screen, UnlockScreen), "unlock screen")
+        await submit_password(app, pilot, PASSWORD, typed=False)
+        progress = app.screen.query_one("#progress", Static)
+        await wait_until(pilot, lambda: "unlocking" in str(progress.render()), "unlocking state")
+        assert app.screen.query_one("#password", Input).disabled, "no second try meanwhile"
+        profiles.go.set()
+        await wait_until(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
+        assert threads and loop_thread not in threads, "Argon2id ran on the event loop"
