@@ -68,6 +68,9 @@ def test_password_typed_ahead_is_not_echoed_and_unlocks(tmp_path: Path) -> None:
         os.write(fd, PASSWORD.encode() + b"\r")
         _read_until(fd, b"Accounts", seen)  # Home: the typed-ahead Enter submitted
         assert PASSWORD.encode() not in seen, "the password was echoed"
+        # Over SSH: no mouse tracking unless asked for, and nothing in the terminal title.
+        assert b"\x1b[?1000h" not in seen and b"\x1b[?1003h" not in seen, "mouse tracking on"
+        assert b"\x1b]0;" not in seen and b"\x1b]2;" not in seen, "the title was set"
         os.write(fd, b"\x11")  # ctrl+q
         _read_until(fd, b"\x1b[?1049l", seen)  # left the alternate screen
         deadline = time.monotonic() + TIMEOUT
