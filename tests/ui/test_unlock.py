@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from tests.ui.conftest import (
     PASSWORD,
@@ -210,3 +210,5 @@ async def test_unlocking_shows_its_state_and_the_kdf_runs_off_the_loop(
         profiles.go.set()
         await wait_until(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
         assert threads and loop_thread not in threads, "Argon2id ran on the event loop"
+        table = app.screen.query_one("#entities", DataTable)
+        await wait_until(pilot, lambda: table.row_count > 0, "home loaded")
