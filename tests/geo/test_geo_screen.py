@@ -11,7 +11,7 @@ from geo_fixtures import LOW_KDF, ConnectionCounter, put_places
 from geographiclib.geodesic import Geodesic
 from textual.widgets import DataTable
 
-from tests.ui.conftest import PASSWORD, unlock, wait_until
+from tests.ui.conftest import PASSWORD, open_list, unlock, wait_until
 from tui_crm.config import LocationSettings, Settings
 from tui_crm.services.nearby import project
 from tui_crm.services.profile import ProfileService
@@ -457,15 +457,9 @@ async def open_first_account(pilot: Any) -> Any:
     from tui_crm.ui.screens.record_form import RecordFormScreen
 
     await unlock(pilot)
-    await pilot.press("1")
-    await wait_until(
-        pilot,
-        lambda: (
-            bool(pilot.app.screen.query(DataTable))
-            and pilot.app.screen.query_one(DataTable).row_count > 0
-        ),
-        "the account list",
-    )
+    await open_list(pilot, pilot.app)
+    table = pilot.app.screen.query_one(DataTable)
+    await wait_until(pilot, lambda: table.row_count > 0, "the account list")
     await pilot.press("enter")
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, RecordFormScreen), "the form")
     return pilot.app.screen

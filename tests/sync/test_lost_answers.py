@@ -15,6 +15,7 @@ import pytest
 
 from tui_crm.domain.errors import ConnectionFailed, RecordMissing
 from tui_crm.services.session import Session
+from tui_crm.services.sync import SyncService
 
 from .conftest import FAST_RETRIES, Emu, connect, make_settings
 
@@ -22,6 +23,13 @@ pytestmark = pytest.mark.asyncio
 
 LOST = ("truncate",) * FAST_RETRIES.max_attempts
 """Enough lost answers to make every retry of one request fail."""
+
+
+async def sync_whose_answers_are_lost(sync: SyncService, emu: Emu) -> None:
+    """One account sync whose writes reach the server but whose every answer is cut."""
+    emu.raw.queue_faults(*LOST)
+    with pytest.raises(ConnectionFailed):
+        await sync.sync(["account"])
 
 
 def writes_to(emu: Emu, record_id: str) -> list[str]:
@@ -38,9 +46,7 @@ async def test_a_delete_after_a_create_whose_answer_was_lost_reaches_the_server(
     sync = await connect(session, make_settings(tmp_path), emu)
     await sync.sync(["account"])
     record = await session.records.create("account", {"name": "made offline then deleted"})
-    emu.raw.queue_faults(*LOST)
-    with pytest.raises(ConnectionFailed):
-        await sync.sync(["account"])
+    await sync_whose_answers_are_lost(sync, emu)
     assert emu.get("account", record.id) is not None  # the create got through
     await session.records.delete("account", record.id)
 
@@ -103,9 +109,7 @@ async def test_a_lost_update_answer_then_a_second_edit_is_no_conflict(
     await sync.sync(["account"])
     record_id = (await session.records.list("account", limit=1)).records[0].id
     await session.records.update("account", record_id, {"telephone1": "+1 555 0001"})
-    emu.raw.queue_faults(*LOST)
-    with pytest.raises(ConnectionFailed):
-        await sync.sync(["account"])
+    await sync_whose_answers_are_lost(sync, emu)
     after_first = emu.get("account", record_id)
     assert after_first is not None and after_first["telephone1"] == "+1 555 0001"
     await session.records.update("account", record_id, {"name": "second local edit"})
@@ -131,9 +135,7 @@ async def test_a_lost_update_answer_then_a_server_edit_is_still_a_conflict(
     await sync.sync(["account"])
     record_id = (await session.records.list("account", limit=1)).records[0].id
     await session.records.update("account", record_id, {"telephone1": "+1 555 0001"})
-    emu.raw.queue_faults(*LOST)
-    with pytest.raises(ConnectionFailed):
-        await sync.sync(["account"])
+    await sync_whose_answers_are_lost(sync, emu)
     emu.update("account", record_id, {"telephone1": "+1 555 9999"})
     await session.records.update("account", record_id, {"name": "second local edit"})
 
@@ -162,9 +164,7 @@ async def test_a_lost_create_answer_then_an_edit_keeps_the_edit(
     sync = await connect(session, make_settings(tmp_path), emu)
     await sync.sync(["account"])
     record = await session.records.create("account", {"name": "made offline"})
-    emu.raw.queue_faults(*LOST)
-    with pytest.raises(ConnectionFailed):
-        await sync.sync(["account"])
+    await sync_whose_answers_are_lost(sync, emu)
     await session.records.update("account", record.id, {"telephone1": "+1 555 0002"})
 
     summary = await sync.sync(["account"])
@@ -184,9 +184,7 @@ async def test_a_lost_update_answer_then_a_delete_is_no_conflict(
     await sync.sync(["account"])
     record_id = (await session.records.list("account", limit=1)).records[0].id
     await session.records.update("account", record_id, {"telephone1": "+1 555 0003"})
-    emu.raw.queue_faults(*LOST)
-    with pytest.raises(ConnectionFailed):
-        await sync.sync(["account"])
+    await sync_whose_answers_are_lost(sync, emu)
     await session.records.delete("account", record_id)
 
     summary = await sync.sync(["account"])

@@ -110,6 +110,26 @@ def create_profile_sync(
     asyncio.run(create_profile(settings, records))
 
 
+async def open_list(pilot: Pilot[Any], app: CrmApp, entity: str = "account") -> None:
+    """From Home: the entity's key (1, 2, …), then wait for its list."""
+    from tui_crm.ui.screens.record_list import RecordListScreen
+
+    key = str(1 + [e.name for e in app.entity_defs].index(entity))
+    await pilot.press(key)
+    await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), f"{entity} list")
+
+
+async def new_form(pilot: Pilot[Any], app: CrmApp) -> Any:
+    """From a list: `n`, then the new-record form once it is shown."""
+    from tui_crm.ui.screens.record_form import RecordFormScreen
+
+    await pilot.press("n")
+    await wait_until(pilot, lambda: isinstance(app.screen, RecordFormScreen), "new form")
+    form = app.screen
+    assert isinstance(form, RecordFormScreen)
+    return form
+
+
 async def wait_for_edit_form(pilot: Pilot[Any], what: str = "edit form") -> Any:
     """After the keys that open a form in edit mode: that form, once it is shown."""
     from tui_crm.ui.screens.record_form import RecordFormScreen

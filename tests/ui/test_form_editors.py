@@ -10,26 +10,20 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
-from tests.ui.conftest import create_profile, type_text, unlock, wait_for_edit_form, wait_until
+from tests.ui.conftest import (
+    create_profile,
+    new_form,
+    open_list,
+    type_text,
+    unlock,
+    wait_for_edit_form,
+    wait_until,
+)
 from tui_crm.config import Settings
 from tui_crm.ui.app import CrmApp
 from tui_crm.ui.screens.record_form import RecordFormScreen
 from tui_crm.ui.screens.record_list import RecordListScreen
 from tui_crm.ui.widgets.record_table import RecordTable
-
-
-async def open_list(pilot: Pilot[Any], app: CrmApp, entity: str) -> None:
-    key = str(1 + [e.name for e in app.entity_defs].index(entity))
-    await pilot.press(key)
-    await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), f"{entity} list")
-
-
-async def new_form(pilot: Pilot[Any], app: CrmApp) -> RecordFormScreen:
-    await pilot.press("n")
-    await wait_until(pilot, lambda: isinstance(app.screen, RecordFormScreen), "new form")
-    form = app.screen
-    assert isinstance(form, RecordFormScreen)
-    return form
 
 
 async def focus_field(pilot: Pilot[Any], form: RecordFormScreen, name: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from textual.command import CommandPalette
 from textual.widgets import DataTable
 
-from tests.ui.conftest import create_profile, type_text, unlock, wait_until
+from tests.ui.conftest import create_profile, new_form, open_list, type_text, unlock, wait_until
 from tui_crm.config import Settings
 from tui_crm.ui.app import CrmApp
 from tui_crm.ui.screens.help import HelpScreen
@@ -31,8 +31,7 @@ async def test_help_lists_bindings_with_ids_and_remap_hint(
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await unlock(pilot)
-        await pilot.press("1")
-        await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "list")
+        await open_list(pilot, app)
         await pilot.press("question_mark")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
         rows = help_rows(app)
@@ -120,8 +119,7 @@ async def test_palette_offers_no_screenshot_or_unpersisted_theme(
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await unlock(pilot)
-        await pilot.press("1")
-        await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "list")
+        await open_list(pilot, app)
         names = {command.title for command in app.get_system_commands(app.screen)}
         assert "Quit" in names and "Help" in names
         assert not {"Screenshot", "Theme"} & names, names
@@ -145,10 +143,8 @@ async def test_in_a_text_field_question_mark_types_and_f1_opens_help(
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await unlock(pilot)
-        await pilot.press("1")
-        await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "list")
-        await pilot.press("n")
-        await wait_until(pilot, lambda: bool(app.screen.query("#field-name")), "new form")
+        await open_list(pilot, app)
+        await new_form(pilot, app)
         field = app.screen.query_one("#field-name", Input)
         field.focus()
         await pilot.press("question_mark")
