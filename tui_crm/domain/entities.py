@@ -87,9 +87,28 @@ class EntityDef:
     _by_name: dict[str, FieldDef] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
+    searchable_fields: tuple[str, ...] = field(
+        default=(), init=False, repr=False, compare=False, hash=False
+    )
+    """Text-like fields other than the primary name (which has its own FTS column):
+    worked out once, because a pull asks for them once per row."""
+    lookup_fields: tuple[str, ...] = field(
+        default=(), init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
+        object.__setattr__(
+            self,
+            "searchable_fields",
+            tuple(
+                f.name
+                for f in self.fields
+                if f.type in TEXTUAL_TYPES and f.name != self.primary_name
+            ),
+        )
+        lookups = tuple(f.name for f in self.fields if f.type is FieldType.LOOKUP)
+        object.__setattr__(self, "lookup_fields", lookups)
 
     def field(self, name: str) -> FieldDef | None:
         return self._by_name.get(name)

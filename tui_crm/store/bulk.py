@@ -52,6 +52,7 @@ def insert_many(
     link_rows: list[tuple[int, str, str, str]] = []
     outbox_rows: list[tuple[str, str, str, str, str]] = []
     ids: list[str] = []
+    linkable = indexing.linkable_entities(conn)
     for offset, values in enumerate(rows):
         given = {k: v for k, v in values.items() if not is_empty(v)}
         fields = derive_fields(entity, given)
@@ -66,7 +67,10 @@ def insert_many(
         fts_rows.append((rowid, name, indexing.searchable_text(entity, fields)))
         if position is not None:
             position_rows.append((rowid, position[0], position[0], position[1], position[1]))
-        link_rows += [(rowid, f, t, i) for f, t, i in indexing.lookups_of(fields)]
+        link_rows += [
+            (rowid, f, t, i)
+            for f, t, i in indexing.lookups_of(fields, linkable, entity.lookup_fields)
+        ]
         if queue_changes:
             sent = body if fields == given else _dumps(given)
             outbox_rows.append((entity.name, ident, sent, new_id(), now))

@@ -8,16 +8,26 @@ from tui_crm.domain.entities import EntityDef
 from tui_crm.domain.errors import EntityUnknown
 from tui_crm.store.database import Connection
 from tui_crm.store.entity_codec import entity_from_json, entity_to_json
+from tui_crm.store.indexing import link_targets
 
 
 def save_entities(conn: Connection, entities: Iterable[EntityDef], *, source: str) -> None:
-    """Insert or replace definitions; the caller owns the transaction."""
+    """Insert or replace definitions; the caller owns the transaction.
+
+    An entity new to the profile becomes a target of reverse links, so the
+    lookups already stored that point at it are linked in the same transaction.
+    """
+    entities = list(entities)
+    held = {name for (name,) in conn.execute("SELECT name FROM entities")}
     conn.executemany(
         "INSERT INTO entities(name, definition, source) VALUES (?, ?, ?) "
         "ON CONFLICT(name) DO UPDATE SET "
         "definition = excluded.definition, source = excluded.source",
         [(e.name, entity_to_json(e), source) for e in entities],
     )
+    added = {e.name for e in entities} - held
+    if added:
+        link_targets(conn, added)
 
 
 def load_entities(conn: Connection) -> list[EntityDef]:

@@ -8,11 +8,12 @@ can never leave an index pointing at a different version of the row.
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Container, Iterable, Mapping
 from typing import Any
 
-from tui_crm.domain.entities import TEXTUAL_TYPES, EntityDef
+from tui_crm.domain.entities import EntityDef
 from tui_crm.store.database import Connection
 
 
@@ -20,9 +21,8 @@ def searchable_text(entity: EntityDef, fields: Mapping[str, Any]) -> str:
     """Every text-like field except the primary name, which has its own FTS column."""
     parts = [
         value
-        for f in entity.fields
-        if f.type in TEXTUAL_TYPES and f.name != entity.primary_name
-        for value in (fields.get(f.name),)
+        for name in entity.searchable_fields
+        for value in (fields.get(name),)
         if isinstance(value, str) and value
     ]
     return "\n".join(parts)
@@ -52,12 +52,45 @@ def _coordinate(value: Any, limit: float) -> bool:
     )
 
 
-def lookups_of(fields: Mapping[str, Any]) -> Iterable[tuple[str, str, str]]:
-    for name, value in fields.items():
-        if isinstance(value, Mapping) and isinstance(value.get("entity"), str):
-            ident = value.get("id")
-            if isinstance(ident, str):
-                yield name, value["entity"], ident
+def linkable_entities(conn: Connection) -> frozenset[str]:
+    """The lookup targets worth a reverse link: the entities this profile holds.
+
+    'Related records' is only ever asked of a local record, so a lookup to
+    anything else (the owner, who created or last modified it: three per row
+    from Dataverse) could never be read back; those rows were a fifth of the
+    file and of a pull's writes. `save_entities` links any entity it adds.
+    """
+    return frozenset(name for (name,) in conn.execute("SELECT name FROM entities"))
+
+
+def lookups_of(
+    fields: Mapping[str, Any], linkable: Container[str], names: Iterable[str] | None = None
+) -> list[tuple[str, str, str]]:
+    """(field, target entity, target id) of every lookup to a linkable entity.
+
+    `names` (an entity's `lookup_fields`) limits the search to those fields:
+    a pull asks once per row, and most fields of a row are not lookups.
+    """
+    found = []
+    pairs = fields.items() if names is None else ((n, fields.get(n)) for n in names)
+    for name, value in pairs:
+        if isinstance(value, dict):
+            target, ident = value.get("entity"), value.get("id")
+            if isinstance(target, str) and isinstance(ident, str) and target in linkable:
+                found.append((name, target, ident))
+    return found
+
+
+def link_targets(conn: Connection, targets: Collection[str]) -> None:
+    """Add the reverse links to `targets` (newly held entities) from every live record."""
+    wanted = frozenset(targets)
+    rows = conn.execute("SELECT rowid, body FROM records WHERE state != 'deleted'")
+    links = [
+        (rowid, f, target, ident)
+        for rowid, body in rows
+        for f, target, ident in lookups_of(json.loads(body), wanted)
+    ]
+    conn.executemany("INSERT OR IGNORE INTO record_links VALUES (?, ?, ?, ?)", links)
 
 
 def index_record(
@@ -84,7 +117,8 @@ def index_record(
             "VALUES (?, ?, ?, ?, ?)",
             (rowid, lat, lat, lon, lon),
         )
-    links = [(rowid, f, target, ident) for f, target, ident in lookups_of(fields)]
+    linked = lookups_of(fields, linkable_entities(conn), entity.lookup_fields)
+    links = [(rowid, f, target, ident) for f, target, ident in linked]
     if links:
         conn.executemany("INSERT INTO record_links VALUES (?, ?, ?, ?)", links)
 

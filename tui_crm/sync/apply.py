@@ -8,6 +8,7 @@ decision against the device is written to the conflict log first.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from tui_crm.domain.conflicts import ConflictPolicy
 from tui_crm.domain.entities import EntityDef
 from tui_crm.store import sync_store as ss
 from tui_crm.store.database import Connection, transaction
+from tui_crm.store.indexing import linkable_entities
 from tui_crm.sync.merge import (
     OutboxRow,
     PendingGroup,
@@ -101,12 +103,30 @@ def _store_synced(
     )
 
 
+def encode_page(entity: EntityDef, page: PullPage, linkable: Container[str]) -> bytes:
+    """The page's upserts as `put_synced_many` takes them: made off the DB thread (no SQL)."""
+    return ss.encode_synced(entity, _server_rows(page.upserts), linkable)
+
+
+def _server_rows(records: list[RemoteRecord]) -> Iterator[ss.ServerRow]:
+    return ((r.id, r.fields, r.version, r.modified_on) for r in records)
+
+
 def apply_page(
-    conn: Connection, entity: EntityDef, page: PullPage, policy: ConflictPolicy, scope: str = ""
+    conn: Connection,
+    entity: EntityDef,
+    page: PullPage,
+    policy: ConflictPolicy,
+    scope: str = "",
+    encoded: bytes | None = None,
 ) -> Tally:
-    """Upserts, deletions and the next checkpoint (made under `scope`) of one page, atomically."""
+    """Upserts, deletions and the next checkpoint (made under `scope`) of one page, atomically.
+
+    `encoded` (from `encode_page`) spares the DB thread the per-row Python
+    work; without it the page is encoded here.
+    """
     with ss.server_copy_durability(conn), transaction(conn):
-        tally = _apply_records(conn, entity, page.upserts, page.deletes, policy)
+        tally = _apply_records(conn, entity, page.upserts, page.deletes, policy, encoded)
         ss.set_checkpoint(conn, entity.name, page.checkpoint.kind, page.checkpoint.value, scope)
     return tally
 
@@ -123,14 +143,15 @@ def _apply_records(
     upserts: list[RemoteRecord],
     deletes: list[str],
     policy: ConflictPolicy,
+    encoded: bytes | None = None,
 ) -> Tally:
     tally = Tally()
     ids = [r.id for r in upserts] + list(deletes)
     local = ss.local_states(conn, entity.name, ids)
-    plain: dict[str, ss.SyncedRow] = {}
-    """Rows with no local changes: written together in one bulk step."""
+    plain: dict[str, int] = {}
+    """Rows with no local changes, by id (the last of a repeated id): written in one bulk step."""
     pending: dict[str, tuple[ss.LocalRecord, RemoteRecord]] = {}
-    for record in upserts:
+    for index, record in enumerate(upserts):
         current = local.get(record.id)
         if current is not None and current.state != "synced":
             pending[record.id] = (current, record)
@@ -139,12 +160,13 @@ def _apply_records(
             or current.server_version != record.version
             or current.server_version is None
         ):
-            plain[record.id] = ss.SyncedRow(
-                record.id, record.fields, record.version, record.modified_on
-            )
+            plain[record.id] = index
     if plain:
-        known = {i: local[i].rowid for i in plain if i in local}
-        ss.put_synced_many(conn, entity, list(plain.values()), known)
+        if encoded is None:
+            linkable = linkable_entities(conn)
+            encoded = ss.encode_synced(entity, _server_rows(upserts), linkable)
+        placements = {pos: local[i].rowid if i in local else None for i, pos in plain.items()}
+        ss.put_synced_many(conn, entity, encoded, placements)
         tally.pulled += len(plain)
     for current, record in pending.values():
         tally.add(_meet_pending(conn, entity, current, record, policy))

@@ -37,6 +37,7 @@ from tui_crm.domain.entities import EntityDef
 from tui_crm.domain.errors import ConnectionFailed, DomainError
 from tui_crm.store import sync_store as ss
 from tui_crm.store.database import Connection, transaction
+from tui_crm.store.indexing import linkable_entities
 from tui_crm.sync import apply
 from tui_crm.sync.apply import Tally
 from tui_crm.sync.merge import PendingGroup
@@ -44,6 +45,11 @@ from tui_crm.sync.merge import PendingGroup
 T = TypeVar("T")
 
 MAX_PUSH_PASSES = 3
+Prepared = tuple[PullPage, bytes] | Exception | None
+"""What the fetching side hands the applying side: a page and its encoded rows, its
+failure, or the end."""
+PIPELINE_PAGES = 1
+"""Prepared pages waiting for the DB thread (each up to a page size of records)."""
 PUSH_BATCH = 200
 """Independent writes sent together (one `$batch` round trip on Dataverse)."""
 
@@ -351,6 +357,7 @@ class SyncEngine:
         tally: Tally,
         progress: ProgressCallback | None,
         done: int,
+        encoded: bytes | None = None,
     ) -> int:
         """Commit one page with its checkpoint; records of this pull done so far."""
         self._check_cancel()
@@ -361,6 +368,7 @@ class SyncEngine:
                 page=page,
                 policy=plan.policy,
                 scope=_scope(plan),
+                encoded=encoded,
             )
         )
         tally.add(outcome)
@@ -376,20 +384,57 @@ class SyncEngine:
         progress: ProgressCallback | None,
         done: int = 0,
     ) -> None:
+        """Pages applied strictly in order, each with its checkpoint, by a three-stage pipeline.
+
+        While the DB thread commits page N, page N+1 is encoded for it on a
+        worker thread and page N+2 is on the wire: the DB thread runs only SQL,
+        which releases the interpreter lock, so the three overlap instead of
+        taking turns. At most `PIPELINE_PAGES` pages wait, bounding memory.
+        """
         request = self._pull_request(plan, checkpoint)
+        linkable = await self._db(linkable_entities)
+        ready: asyncio.Queue[Prepared] = asyncio.Queue(PIPELINE_PAGES)
+        feeder = asyncio.ensure_future(self._feed(request, linkable, ready))
+        try:
+            while True:
+                item = await ready.get()
+                if isinstance(item, BaseException):
+                    raise item
+                if item is None:
+                    return
+                page, encoded = item
+                done = await self._apply_page(plan, page, tally, progress, done, encoded)
+        finally:
+            if not feeder.done():
+                feeder.cancel()
+            with contextlib.suppress(BaseException):
+                await feeder
+
+    async def _feed(
+        self,
+        request: PullRequest,
+        linkable: frozenset[str],
+        ready: asyncio.Queue[Prepared],
+    ) -> None:
+        """Fetch and encode pages; the next page's request leaves before this one is encoded.
+
+        Ends by queueing None, or the exception that stopped it (a lost server,
+        an expired change token) for the applying side to raise in order.
+        """
         pages = self._connector.pull(request).__aiter__()
-        # The next page is fetched and parsed while this one is written on the DB
-        # thread; pages are still applied strictly in order, each with its checkpoint.
         upcoming: asyncio.Future[PullPage] = asyncio.ensure_future(anext(pages))
         try:
             while True:
                 try:
                     page = await upcoming
                 except StopAsyncIteration:
+                    await ready.put(None)
                     return
-                self._check_cancel()
                 upcoming = asyncio.ensure_future(anext(pages))
-                done = await self._apply_page(plan, page, tally, progress, done)
+                encoded = await asyncio.to_thread(apply.encode_page, request.entity, page, linkable)
+                await ready.put((page, encoded))
+        except Exception as exc:  # handed over: the applying side raises it in page order
+            await ready.put(exc)
         finally:
             if not upcoming.done():
                 upcoming.cancel()
