@@ -25,7 +25,7 @@ import sqlcipher3
 
 from tui_crm.domain.records import PageCursor
 from tui_crm.domain.standard_schema import STANDARD_ENTITIES
-from tui_crm.store import listing, vault
+from tui_crm.store import keyfile, listing, vault
 from tui_crm.store.bulk import insert_many
 from tui_crm.store.database import transaction
 from tui_crm.store.entities import load_entity, save_entities
@@ -181,6 +181,9 @@ def _middle_cursor(conn: Any) -> PageCursor:
 def measure_plain(folder: Path, count: int) -> dict[str, Any]:
     path = folder / "plain.db"
     conn = sqlcipher3.connect(str(path), isolation_level=None)
+    # The profile's own page and cache sizes, so the ratio isolates encryption.
+    conn.execute(f"PRAGMA page_size = {keyfile.NEW_PROFILE_PAGE_SIZE:d}")
+    conn.execute("PRAGMA cache_size = -32768")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA temp_store = MEMORY")

@@ -162,7 +162,7 @@ def test_flipped_byte_in_any_database_page_is_found_by_check(cli: Cli) -> None:
     database = cli.profile / "profile.db"
     assert not Path(f"{database}-wal").exists() or Path(f"{database}-wal").stat().st_size == 0
     pristine = database.read_bytes()
-    page = 4096
+    page = json.loads((cli.profile / "profile.key").read_text())["db_page_size"]
     pages = len(pristine) // page
     assert pages >= 5
     for index in sorted({2, pages // 2, pages - 1}):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from tui_crm.config import KdfSettings
 
 CHEAP_KDF = KdfSettings(memory_kib=19456, iterations=1, lanes=1)
@@ -19,3 +22,9 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def database_page_size(profile_dir: Path) -> int:
+    """The page size the profile's key file names (4 KiB when it names none)."""
+    header = json.loads((profile_dir / "profile.key").read_text())
+    return int(header.get("db_page_size", 4096))

@@ -50,6 +50,29 @@ def test_lowered_kdf_cost_with_valid_checksum_fails_authentication() -> None:
         keyfile.unwrap(keyfile.decode(_resign(body)), "pw")
 
 
+def test_the_page_size_is_in_the_header_and_authenticated() -> None:
+    _, data = make()
+    body = json.loads(data)
+    assert body["db_page_size"] == keyfile.NEW_PROFILE_PAGE_SIZE
+    assert keyfile.decode(data).database_page_size == keyfile.NEW_PROFILE_PAGE_SIZE
+    body["db_page_size"] = 4096
+    with pytest.raises(WrongPassword):
+        keyfile.unwrap(keyfile.decode(_resign(body)), "pw")
+    del body["db_page_size"]
+    with pytest.raises(WrongPassword):
+        keyfile.unwrap(keyfile.decode(_resign(body)), "pw")
+
+
+def test_a_key_file_from_before_page_sizes_means_4_kib_and_keeps_its_shape() -> None:
+    app_key = bytearray(os.urandom(32))
+    legacy = keyfile.wrap(app_key, "pw", CHEAP, PROFILE, page_size=None)
+    data = keyfile.encode(legacy)
+    assert "db_page_size" not in json.loads(data)
+    parsed = keyfile.decode(data)
+    assert parsed.page_size is None and parsed.database_page_size == 4096
+    assert keyfile.unwrap(parsed, "pw") == app_key
+
+
 def test_swapped_profile_id_fails_authentication() -> None:
     _, data = make()
     body = json.loads(data)
@@ -70,6 +93,10 @@ def test_swapped_profile_id_fails_authentication() -> None:
         ({"salt": "!!"}, "invalid"),
         ({"nonce": "AAAA"}, "invalid"),
         ({"wrapped": 5}, "invalid"),
+        ({"db_page_size": 5000}, "invalid"),
+        ({"db_page_size": "16384"}, "invalid"),
+        ({"db_page_size": True}, "invalid"),
+        ({"db_page_size": None}, "checksum"),
     ],
 )
 def test_structurally_bad_fields_are_damage(change: dict[str, object], message: str) -> None:

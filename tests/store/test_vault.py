@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from store_support import CHEAP_KDF, FakeClock
+from store_support import CHEAP_KDF, FakeClock, database_page_size
 
 from tui_crm.domain.errors import (
     LockedOut,
@@ -18,7 +18,10 @@ from tui_crm.domain.errors import (
     WrongPassword,
 )
 from tui_crm.services import ProfileService
+from tui_crm.store import keyfile, vault
+from tui_crm.store.keyfile import KdfParams
 from tui_crm.store.lockout import MAX_DELAY_SECONDS
+from tui_crm.store.paths import ProfilePaths
 
 
 async def test_create_writes_private_key_file_and_encrypted_db(
@@ -211,9 +214,10 @@ async def test_reading_a_damaged_page_is_damage_not_wrong_data(
     profile_dir: Path, made: ProfileService, password: str
 ) -> None:
     size = (profile_dir / "profile.db").stat().st_size
-    pages = size // 4096
+    page_size = database_page_size(profile_dir)
+    pages = size // page_size
     for page in range(pages // 2, pages):
-        _flip(profile_dir / "profile.db", page * 4096 + 1000)
+        _flip(profile_dir / "profile.db", page * page_size + 1000)
     session = await made.unlock(password)
     try:
         with pytest.raises(ProfileDamaged, match="profile damaged"):
@@ -296,12 +300,13 @@ async def test_a_flipped_byte_in_any_page_is_damage_or_nothing(
     either works around the damage or says "profile damaged", never another error."""
     database = profile_dir / "profile.db"
     pristine = database.read_bytes()
-    pages = len(pristine) // 4096
-    assert pages > 20, pages
+    page_size = database_page_size(profile_dir)
+    pages = len(pristine) // page_size
+    assert pages > 8, pages
     outcomes: dict[str, int] = {"damaged": 0, "ok": 0}
     for page in range(pages):
         damaged = bytearray(pristine)
-        damaged[page * 4096 + 2000] ^= 0x40
+        damaged[page * page_size + 2000] ^= 0x40
         database.write_bytes(bytes(damaged))
         try:
             session = await made.unlock(password)
@@ -346,3 +351,42 @@ async def test_check_compares_the_kept_counts_with_the_records(
         assert any("record counts disagree" in p and "account" in p for p in report.problems)
     finally:
         await session.close()
+
+
+async def test_new_profiles_use_the_page_size_their_key_file_names(
+    profile_dir: Path, profiles: ProfileService, password: str
+) -> None:
+    session = await profiles.create(password)
+    try:
+        actual = await session.run(lambda c: int(c.execute("PRAGMA page_size").fetchone()[0]))
+        await session.records.create("account", {"name": "Paged"})
+    finally:
+        await session.close()
+    assert actual == keyfile.NEW_PROFILE_PAGE_SIZE == database_page_size(profile_dir)
+    assert (profile_dir / "profile.db").stat().st_size % actual == 0
+
+
+async def test_a_profile_from_before_page_sizes_still_opens_and_keeps_4_kib(
+    profile_dir: Path, profiles: ProfileService, password: str
+) -> None:
+    """Made the way earlier versions made them: 4 KiB pages, no size in the key file."""
+    conn = vault.create_profile(
+        ProfilePaths(profile_dir), password, KdfParams(19456, 1, 1), page_size=None
+    )
+    conn.close()
+    assert "db_page_size" not in json.loads((profile_dir / "profile.key").read_text())
+    session = await profiles.unlock(password)
+    try:
+        await session.records.create("account", {"name": "Old profile"})
+        size = await session.run(lambda c: int(c.execute("PRAGMA page_size").fetchone()[0]))
+    finally:
+        await session.close()
+    assert size == 4096
+    await profiles.change_password(password, "new password")
+    assert "db_page_size" not in json.loads((profile_dir / "profile.key").read_text())
+    session = await profiles.unlock("new password")
+    try:
+        found = await session.records.search("account", "old")
+    finally:
+        await session.close()
+    assert [r.name for r in found.records] == ["Old profile"]

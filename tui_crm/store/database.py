@@ -36,8 +36,13 @@ _DAMAGE_HINTS = (
 )
 
 
-def open_database(path: Path, key: bytearray, *, create: bool = False) -> Connection:
+def open_database(
+    path: Path, key: bytearray, *, create: bool = False, page_size: int = 4096
+) -> Connection:
     """Open (or create) the encrypted database with the raw application key.
+
+    `page_size` comes from the key file: SQLCipher cannot read the first page
+    without it, and a wrong one looks exactly like damage.
 
     A wrong key, a damaged first page or a truncated file all show up as the
     first read failing; they are reported as `ProfileDamaged`, because the key
@@ -53,6 +58,7 @@ def open_database(path: Path, key: bytearray, *, create: bool = False) -> Connec
         conn.execute("PRAGMA cipher_log_level = NONE")
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
         conn.execute("PRAGMA cipher_compatibility = 4")
+        conn.execute(f"PRAGMA cipher_page_size = {int(page_size):d}")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         conn.execute("PRAGMA temp_store = MEMORY")
         # 32 MiB of decrypted pages: index pages stay hot instead of being

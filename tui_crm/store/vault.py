@@ -43,17 +43,26 @@ def profile_exists(paths: ProfilePaths) -> bool:
 
 
 def create_profile(
-    paths: ProfilePaths, password: str, params: KdfParams, *, offline: bool = True
+    paths: ProfilePaths,
+    password: str,
+    params: KdfParams,
+    *,
+    offline: bool = True,
+    page_size: int | None = keyfile.NEW_PROFILE_PAGE_SIZE,
 ) -> Connection:
-    """Make the database first and the key file last: a profile 'exists' once both are there."""
+    """Make the database first and the key file last: a profile 'exists' once both are there.
+
+    `page_size` None makes a profile as older versions did (4 KiB pages, not
+    named in the key file), which tests use to prove those still open.
+    """
     if profile_exists(paths):
         raise ProfileExists(f"a profile already exists in {paths.root}")
     paths.root.mkdir(parents=True, exist_ok=True, mode=0o700)
     app_key = bytearray(os.urandom(keyfile.KEY_BYTES))
     profile_id = str(uuid.uuid4())
     try:
-        wrapped = keyfile.wrap(app_key, password, params, profile_id)
-        conn = open_database(paths.db, app_key, create=True)
+        wrapped = keyfile.wrap(app_key, password, params, profile_id, page_size)
+        conn = open_database(paths.db, app_key, create=True, page_size=wrapped.database_page_size)
     finally:
         keyfile.wipe(app_key)
     try:
@@ -107,7 +116,7 @@ def unlock_profile(paths: ProfilePaths, password: str, clock: Clock) -> Connecti
     _check_lockout(paths, clock)
     app_key = _unwrap_counted(paths, key_file, password, clock)
     try:
-        conn = open_database(paths.db, app_key)
+        conn = open_database(paths.db, app_key, page_size=key_file.database_page_size)
     finally:
         keyfile.wipe(app_key)
     try:
@@ -141,7 +150,7 @@ def change_password(
     _check_lockout(paths, clock)
     app_key = _unwrap_counted(paths, key_file, old, clock)
     try:
-        rewrapped = keyfile.wrap(app_key, new, params, key_file.profile_id)
+        rewrapped = keyfile.wrap(app_key, new, params, key_file.profile_id, key_file.page_size)
     finally:
         keyfile.wipe(app_key)
     keyfile.write_key_file(paths.key, rewrapped)
