@@ -251,3 +251,24 @@ async def test_pages_are_encoded_on_neither_the_event_loop_nor_the_db_thread(
     assert len(threads) >= summary["pulled"] // 7, "one encoding per page of 7"
     assert threading.get_ident() not in threads
     assert db_thread not in threads
+
+
+async def test_pulled_text_reaches_no_file_in_clear(
+    tmp_path: Path, session: Session, emu: Emu, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk write stages pages in temp tables: they must stay in memory, never a file."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setenv("SQLITE_TMPDIR", str(scratch))
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    marker = "Canary-" + "q7Zx" * 4
+    emu.create("account", {"name": marker, "description": marker + " body"})
+    sync = await connect(session, make_settings(tmp_path), emu)
+    summary = await sync.sync(["account", "contact"])
+    assert summary["pulled"] >= 1
+    assert [r.name for r in (await session.records.search("account", marker)).records] == [marker]
+    needles = [marker.encode(e) for e in ("utf-8", "utf-16-le", "utf-16-be")]
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "profile.db" for p in files)
+    leaks = [f"{p.name}" for p in files for n in needles if n in p.read_bytes()]
+    assert leaks == []

@@ -213,15 +213,14 @@ def _encode_page(packed: list[tuple[Any, ...]]) -> bytes:
         return _dumps(packed).encode("utf-8")
 
 
-_PULLED_TABLES = """
-CREATE TEMP TABLE IF NOT EXISTS pulled(
-    pos INTEGER PRIMARY KEY, id TEXT, name TEXT, modified_on TEXT, latitude REAL,
-    longitude REAL, server_version TEXT, body TEXT, searchable TEXT, links TEXT
-);
-CREATE TEMP TABLE IF NOT EXISTS placed(
-    pos INTEGER PRIMARY KEY, target INTEGER NOT NULL, fresh INTEGER NOT NULL
-);
-"""
+_PULLED_TABLES = (
+    # In memory (the connection's temp_store), so no clear-text page reaches the disk.
+    "CREATE TEMP TABLE IF NOT EXISTS pulled(pos INTEGER PRIMARY KEY, id TEXT, name TEXT,"
+    " modified_on TEXT, latitude REAL, longitude REAL, server_version TEXT, body TEXT,"
+    " searchable TEXT, links TEXT)",
+    "CREATE TEMP TABLE IF NOT EXISTS placed(pos INTEGER PRIMARY KEY,"
+    " target INTEGER NOT NULL, fresh INTEGER NOT NULL)",
+)
 _PLACED = "temp.placed JOIN temp.pulled USING(pos)"
 
 
@@ -249,7 +248,7 @@ def put_synced_many(
             next_rowid += 1
         else:
             placed.append((pos, rowid, 0))
-    for statement in _PULLED_TABLES.split(";")[:2]:
+    for statement in _PULLED_TABLES:
         conn.execute(statement)
     conn.execute("DELETE FROM temp.pulled")
     conn.execute("DELETE FROM temp.placed")

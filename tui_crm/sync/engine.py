@@ -389,7 +389,9 @@ class SyncEngine:
         While the DB thread commits page N, page N+1 is encoded for it on a
         worker thread and page N+2 is on the wire: the DB thread runs only SQL,
         which releases the interpreter lock, so the three overlap instead of
-        taking turns. At most `PIPELINE_PAGES` pages wait, bounding memory.
+        taking turns. Memory stays bounded: besides the page being written,
+        `PIPELINE_PAGES` wait encoded, one more waits to be queued and one is
+        being fetched.
         """
         request = self._pull_request(plan, checkpoint)
         linkable = await self._db(linkable_entities)
