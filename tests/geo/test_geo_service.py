@@ -269,16 +269,13 @@ async def test_invalid_query_input_is_refused(session: Session) -> None:
         await session.nearby.nearby(0.0, 0.0, -5)
 
 
-@pytest.mark.parametrize("entities", [["account"], ["account", "contact"], None])
-async def test_the_rtree_drives_the_nearby_query(
-    session: Session, entities: list[str] | None
+async def test_the_index_alone_finds_entries_and_records_are_read_by_rowid(
+    session: Session,
 ) -> None:
-    """The plan of the statement the product runs starts with the R*Tree box search.
-
-    Otherwise SQLite walks every record of the entity (the `(entity, ...)` index)
-    and probes the R*Tree once per record: a scan of the table per query. The
-    statement comes from `positions.bbox_statement`, the builder `query_bbox` runs,
-    and the plan is taken after ANALYZE with many records, as a grown profile has.
+    """The plans of the statements the product runs: the box search reads only the
+    R*Tree (never a `records` page, which is a random page of the file), and the
+    records of the chosen entries are fetched by rowid, not found by a scan. Plans
+    are taken after ANALYZE with many records, as a grown profile has.
     """
     rng = random.Random(5)
     await put_places(
@@ -290,17 +287,25 @@ async def test_the_rtree_drives_the_nearby_query(
     )
     await session.write(lambda conn: conn.execute("ANALYZE"))
     boxes = [*bounding_boxes(10.0, 179.99, 10_000.0), *bounding_boxes(0.0, 0.0, 500.0)]
-    assert len(boxes) >= 3  # the antimeridian split gives a UNION ALL of several boxes
-    sql, args = positions.bbox_statement(boxes, entities)
+    assert len(boxes) >= 3  # the antimeridian split gives a UNION of several boxes
+    sql, args = positions.entries_statement(boxes)
     plan = await session.run(
         lambda conn: conn.execute("EXPLAIN QUERY PLAN " + sql, args).fetchall()
     )
     scans = [str(row[3]) for row in plan if str(row[3]).startswith(("SCAN", "SEARCH"))]
-    assert len(scans) == 2 * len(boxes), plan
-    for outer, inner in zip(scans[::2], scans[1::2], strict=True):
-        assert outer.startswith("SCAN p VIRTUAL TABLE INDEX"), plan
-        assert inner.startswith("SEARCH r USING INTEGER PRIMARY KEY (rowid=?)"), plan
-    # and it is the statement query_bbox really executes
+    assert len(scans) == len(boxes), plan
+    assert all(s.startswith("SCAN record_positions VIRTUAL TABLE INDEX") for s in scans), plan
+    for entities in (["account"], ["account", "contact"]):
+        rows_sql, _ = positions.rows_statement(3, entities)
+        rows_plan = await session.run(
+            lambda conn, q=rows_sql, e=entities: conn.execute(  # type: ignore[misc]
+                "EXPLAIN QUERY PLAN " + q, ["[1, 2, 3]", *e]
+            ).fetchall()
+        )
+        details = [str(row[3]) for row in rows_plan]
+        assert any(d.startswith("SEARCH r USING INTEGER PRIMARY KEY (rowid=?)") for d in details)
+        assert not any(d.startswith("SCAN r") for d in details), rows_plan
+    # and these are the statements a search really executes
     executed: list[str] = []
 
     class Recording:
@@ -311,8 +316,46 @@ async def test_the_rtree_drives_the_nearby_query(
             executed.append(statement)
             return self._conn.execute(statement, params)
 
-    await session.run(lambda conn: positions.query_bbox(Recording(conn), boxes, entities))
-    assert executed == [sql]
+    await session.run(lambda conn: positions.index_entries(Recording(conn), boxes))
+    await session.run(lambda conn: positions.rows_at(Recording(conn), [1, 2], ["account"]))
+    assert executed == [sql, positions.rows_statement(2, ["account"])[0]]
+
+
+async def test_a_limited_search_reads_few_records_and_still_matches_brute_force(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dense places: the box holds hundreds of entries, the 10 nearest need about
+    as many record reads; the answer is the brute-force one for every entity filter."""
+    rng = random.Random(11)
+    centre = (48.1173, 11.5167)
+    places = []
+    for i in range(900):
+        d = WGS84.Direct(*centre, rng.uniform(0, 360), rng.uniform(0, 8_000))
+        places.append((ENTITIES[i % 3], f"d-{i:04d}", f"Dense {i}", d["lat2"], d["lon2"]))
+    await put_places(session, places)
+    read: list[int] = []
+    rows_at = positions.rows_at
+
+    def counted(conn: Connection, rowids: list[int], entities: list[str]) -> object:
+        read.extend(rowids)
+        return rows_at(conn, rowids, entities)
+
+    monkeypatch.setattr(positions, "rows_at", counted)
+    for entities in (None, ("contact",), ("account", "lead")):
+        for limit in (1, 10, 50):
+            read.clear()
+            chosen = ENTITIES if entities is None else entities
+            expected = brute(places, *centre, 10_000.0, chosen)[:limit]
+            result = await session.nearby.nearby(
+                *centre, 10_000.0, None if entities is None else list(entities), limit=limit
+            )
+            got = [(h.entity, h.id, h.distance_m, h.bearing_deg) for h in result.hits]
+            assert got == expected, (entities, limit)
+            share = len(chosen) / len(ENTITIES)
+            assert len(read) <= 4 * (limit + 16) / share, (entities, limit, len(read))
+    read.clear()
+    everything = await session.nearby.nearby(*centre, 10_000.0, limit=None)
+    assert len(everything.hits) == 900 and len(read) == 900
 
 
 async def keep_a_position(session: Session, tmp_path: Path) -> None:

@@ -29,6 +29,11 @@ LON_PAD = 1.01
 EDGE_PAD_DEG = 1e-7
 HAVERSINE_LOWER_BOUND = 0.985
 """Geodesic / haversine distance never drops below ≈ 0.994 on WGS84; 0.985 is safe."""
+HAVERSINE_UPPER_BOUND = 1.015
+"""Geodesic / haversine distance never exceeds ≈ 1.0067 on WGS84; 1.015 is safe."""
+SPHERE_M_PER_DEG = 111_200.0
+"""A degree of latitude, or the most a degree of longitude spans, on the mean sphere
+(111,195 m), rounded up: the slack of a point known only to lie in a small box."""
 
 
 class Box(NamedTuple):
@@ -128,6 +133,61 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * MEAN_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+class IndexEntry(NamedTuple):
+    """A spatial-index entry: a key and the small box the point is known to lie in
+    (the R*Tree keeps 32-bit floats rounded outward, so the box has a width)."""
+
+    key: int
+    south: float
+    north: float
+    west: float
+    east: float
+
+
+def nearest_first(
+    entries: Iterable[IndexEntry], lat: float, lon: float, radius_m: float
+) -> list[tuple[float, int]]:
+    """(lower bound of the geodesic distance, key) of the entries that may lie within
+    the radius, smallest bound first: the order in which to read their records."""
+    bounded = []
+    for e in entries:
+        mid_lat, mid_lon = (e.south + e.north) / 2, (e.west + e.east) / 2
+        slack = ((e.north - e.south) + (e.east - e.west)) / 2 * SPHERE_M_PER_DEG
+        spherical = haversine_m(lat, lon, mid_lat, mid_lon) - slack
+        lower = max(0.0, spherical) * HAVERSINE_LOWER_BOUND
+        if lower <= radius_m:
+            bounded.append((lower, e.key))
+    bounded.sort()
+    return bounded
+
+
+def holds_the_nearest(
+    found: Iterable[Candidate],
+    lat: float,
+    lon: float,
+    radius_m: float,
+    limit: int,
+    next_lower_m: float,
+) -> bool:
+    """Whether `found` already holds the `limit` nearest within the radius, given that
+    every candidate not read yet is at least `next_lower_m` away.
+
+    True once `limit` of them are surely within the radius and surely nearer than
+    anything unread (strictly, so no unread record can even tie).
+    """
+    uppers = sorted(
+        haversine_m(lat, lon, c.latitude, c.longitude) * HAVERSINE_UPPER_BOUND
+        for c in found
+        if is_usable_position(c.latitude, c.longitude)
+    )
+    if limit <= 0:
+        return True
+    if len(uppers) < limit:
+        return False
+    kth = uppers[limit - 1]
+    return kth <= radius_m and kth < next_lower_m
 
 
 def measure(lat: float, lon: float, candidate: Candidate) -> NearbyHit:

@@ -25,10 +25,13 @@ from tui_crm.geo.fix import Fix, FixMode, LocationState, LocationStatus, is_usab
 from tui_crm.geo.mapping import compass_point, fit_scale, marker_for, pins_for_hits
 from tui_crm.geo.nearby import (
     Candidate,
+    IndexEntry,
     NearbyHit,
     bounding_boxes,
     grow_radii,
+    holds_the_nearest,
     measure,
+    nearest_first,
     rank,
 )
 from tui_crm.geo.projection import project, unproject
@@ -390,11 +393,17 @@ class NearbyService:
         entities: Sequence[str] | None,
         limit: int | None,
     ) -> list[NearbyHit]:
-        """One hop to the DB thread for the index, one to a worker for the geodesics."""
+        """One hop to the DB thread for the index and the records, one to a worker
+        for the geodesics."""
         boxes = bounding_boxes(lat, lon, radius_m)
 
         def candidates(conn: Connection) -> list[positions.PositionRow]:
-            return positions.query_bbox(conn, boxes, _entity_names(conn, entities))
+            names = _entity_names(conn, entities)
+            if not names:
+                return []
+            entries = [IndexEntry(*e) for e in positions.index_entries(conn, boxes)]
+            order = nearest_first(entries, lat, lon, radius_m)
+            return _read_nearest(conn, order, names, lat, lon, radius_m, limit)
 
         rows = await self._session.run(candidates)
         return await asyncio.to_thread(_rank_rows, rows, lat, lon, radius_m, limit)
@@ -476,6 +485,45 @@ def _entity_names(conn: Connection, entities: Sequence[str] | None) -> list[str]
     return [e.name for e in load_entities(conn) if e.has_position]
 
 
+FIRST_READ_EXTRA = 16
+"""Records read beyond `limit` on the first try, for entries of other entities."""
+
+
+def _read_nearest(
+    conn: Connection,
+    order: Sequence[tuple[float, int]],
+    entities: Sequence[str],
+    lat: float,
+    lon: float,
+    radius_m: float,
+    limit: int | None,
+) -> list[positions.PositionRow]:
+    """The records of the nearest index entries, read in growing batches until no
+    entry left unread could be among the `limit` nearest (all, without a limit).
+
+    A record is a random page of the file (a page to decrypt), the index entries
+    are not: at 1M records, reading every record in the box was most of a query.
+    """
+    keys = [key for _, key in order]
+    if limit is None:
+        return positions.rows_at(conn, keys, entities)
+    rows: list[positions.PositionRow] = []
+    start, batch = 0, limit + FIRST_READ_EXTRA
+    while start < len(keys):
+        rows += positions.rows_at(conn, keys[start : start + batch], entities)
+        start += batch
+        if start >= len(keys):
+            break
+        if holds_the_nearest(_as_candidates(rows), lat, lon, radius_m, limit, order[start][0]):
+            break
+        batch *= 2
+    return rows
+
+
+def _as_candidates(rows: Sequence[positions.PositionRow]) -> list[Candidate]:
+    return [Candidate(r.entity, r.id, r.name, r.latitude, r.longitude) for r in rows]
+
+
 def _rank_rows(
     rows: Sequence[positions.PositionRow],
     lat: float,
@@ -483,8 +531,7 @@ def _rank_rows(
     radius_m: float,
     limit: int | None,
 ) -> list[NearbyHit]:
-    candidates = [Candidate(r.entity, r.id, r.name, r.latitude, r.longitude) for r in rows]
-    return rank(candidates, lat, lon, radius_m, limit)
+    return rank(_as_candidates(rows), lat, lon, radius_m, limit)
 
 
 def _check_query(lat: float, lon: float, radius_m: float) -> None:

@@ -7,6 +7,7 @@ measures them geodesically. Boxes arrive already split at the antimeridian.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,53 +39,62 @@ def _entity_clause(entities: Sequence[str] | None) -> tuple[str, list[str]]:
     return f" AND r.entity IN ({marks})", list(entities)
 
 
-def bbox_statement(
-    boxes: Sequence[Box], entities: Sequence[str] | None = None
-) -> tuple[str, list[object]]:
-    """The SQL and arguments `query_bbox` runs (exposed so a test can check its plan).
-
-    `CROSS JOIN` pins the join order: the R*Tree box search is the outer loop
-    and each candidate is fetched from `records` by rowid. With a plain JOIN
-    and the entity filter, SQLite prefers the `(entity, ...)` index, walks
-    every record of the entity and probes the R*Tree once per record, which
-    grows with the table instead of with the box (~633 ms at 200k rows).
-    """
-    entity_sql, entity_args = _entity_clause(entities)
-    parts: list[str] = []
+def entries_statement(boxes: Sequence[Box]) -> tuple[str, list[object]]:
+    """The SQL and arguments `index_entries` runs (exposed so a test can check its plan)."""
+    part = (
+        "SELECT id, min_lat, max_lat, min_lon, max_lon FROM record_positions "
+        "WHERE max_lat >= ? AND min_lat <= ? AND max_lon >= ? AND min_lon <= ?"
+    )
     args: list[object] = []
     for south, north, west, east in boxes:
-        parts.append(
-            "SELECT r.rowid, r.entity, r.id, r.name, r.latitude, r.longitude "
-            "FROM record_positions p CROSS JOIN records r ON r.rowid = p.id "
-            "WHERE p.max_lat >= ? AND p.min_lat <= ? AND p.max_lon >= ? AND p.min_lon <= ? "
-            "AND r.state != 'deleted' AND r.latitude IS NOT NULL AND r.longitude IS NOT NULL"
-            + entity_sql
-        )
-        args.extend((south, north, west, east, *entity_args))
-    return " UNION ALL ".join(parts), args
+        args.extend((south, north, west, east))
+    return " UNION ".join([part] * len(boxes)), args
 
 
-def query_bbox(
-    conn: Connection, boxes: Sequence[Box], entities: Sequence[str] | None = None
-) -> list[PositionRow]:
-    """Live records whose indexed position overlaps any of the boxes.
+def index_entries(
+    conn: Connection, boxes: Sequence[Box]
+) -> list[tuple[int, float, float, float, float]]:
+    """R*Tree entries overlapping any box, read from the index alone.
 
-    `entities=None` means every entity; an empty list means none. Deleted
-    rows are already out of the index, but the state is checked as well so a
-    half-applied sync can never show a deleted record.
+    (rowid, south, north, west, east) of each. The index's pages are few and
+    clustered by place, while the records they point at are scattered over the
+    file: a nearby search reads the records of the nearest entries only
+    (`rows_at`), not of every entry in the box.
     """
-    if not boxes or (entities is not None and not entities):
+    if not boxes:
         return []
-    sql, args = bbox_statement(boxes, entities)
-    rows = conn.execute(sql, args).fetchall()
-    seen: set[int] = set()
-    result: list[PositionRow] = []
-    for rowid, entity, ident, name, lat, lon in rows:
-        if rowid in seen:
-            continue
-        seen.add(rowid)
-        result.append(PositionRow(rowid, entity, ident, name or "", float(lat), float(lon)))
-    return result
+    sql, args = entries_statement(boxes)
+    return [tuple(row) for row in conn.execute(sql, args).fetchall()]
+
+
+def rows_statement(count: int, entities: Sequence[str]) -> tuple[str, int]:
+    """The SQL `rows_at` runs for `count` rowids (exposed so a test can check its plan)."""
+    entity_sql, _ = _entity_clause(entities)
+    # CROSS JOIN pins the order: each wanted rowid is looked up, whatever the
+    # planner guesses about the entity filter (it would rather walk an entity's index).
+    return (
+        "SELECT r.rowid, r.entity, r.id, r.name, r.latitude, r.longitude "
+        "FROM json_each(?) AS wanted CROSS JOIN records r ON r.rowid = wanted.value "
+        "WHERE r.state != 'deleted' AND r.latitude IS NOT NULL AND r.longitude IS NOT NULL"
+        + entity_sql
+    ), count
+
+
+def rows_at(conn: Connection, rowids: Sequence[int], entities: Sequence[str]) -> list[PositionRow]:
+    """The live records of these entities among `rowids`, with exact coordinates.
+
+    Deleted rows are already out of the index, but the state is checked as well
+    so a half-applied sync can never show a deleted record.
+    """
+    if not rowids or not entities:
+        return []
+    sql, _ = rows_statement(len(rowids), entities)
+    _, entity_args = _entity_clause(entities)
+    rows = conn.execute(sql, [json.dumps(list(rowids)), *entity_args]).fetchall()
+    return [
+        PositionRow(rowid, entity, ident, name or "", float(lat), float(lon))
+        for rowid, entity, ident, name, lat, lon in rows
+    ]
 
 
 def count_unplaced(conn: Connection, entities: Sequence[str]) -> int:
