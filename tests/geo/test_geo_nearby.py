@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import struct
 
 import pytest
 from geographiclib.geodesic import Geodesic
@@ -12,9 +13,12 @@ from hypothesis import strategies as st
 from tui_crm.geo.nearby import (
     Box,
     Candidate,
+    IndexEntry,
     NearbyHit,
     bounding_boxes,
     grow_radii,
+    holds_the_nearest,
+    nearest_first,
     normalize_lon,
     rank,
 )
@@ -168,3 +172,57 @@ def test_bearing_is_clockwise_from_north() -> None:
 def test_grow_radii_doubles_and_ends_at_the_cap() -> None:
     assert grow_radii(1000, 10_000) == [1000, 2000, 4000, 8000, 10_000]
     assert grow_radii(20_000, 10_000) == [10_000]
+
+
+def _f32_step(value: float, up: bool) -> float:
+    """The next 32-bit float after `value` (itself a 32-bit float), up or down."""
+    bits = struct.unpack("<i", struct.pack("<f", value))[0]
+    if value == 0.0:
+        return 1e-45 if up else -1e-45
+    bits += 1 if (value > 0) == up else -1
+    return float(struct.unpack("<f", struct.pack("<i", bits))[0])
+
+
+def _f32_box(key: int, lat: float, lon: float) -> IndexEntry:
+    """What the R*Tree keeps: 32-bit floats rounded outward around the point."""
+
+    def down_up(value: float) -> tuple[float, float]:
+        f = float(struct.unpack("<f", struct.pack("<f", value))[0])
+        low = f if f <= value else _f32_step(f, up=False)
+        high = f if f >= value else _f32_step(f, up=True)
+        assert low <= value <= high
+        return low, high
+
+    south, north = down_up(lat)
+    west, east = down_up(lon)
+    return IndexEntry(key, south, north, west, east)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.floats(-89.0, 89.0),
+    st.floats(-179.0, 179.0),
+    st.lists(st.tuples(st.floats(-0.3, 0.3), st.floats(-0.3, 0.3)), min_size=1, max_size=40),
+)
+def test_index_bounds_never_exceed_the_exact_distance(
+    lat: float, lon: float, offsets: list[tuple[float, float]]
+) -> None:
+    """The order's lower bounds are below every exact geodesic, whatever the float32 box."""
+    points = [(min(90.0, max(-90.0, lat + a)), lon + b) for a, b in offsets]
+    entries = [_f32_box(i, plat, plon) for i, (plat, plon) in enumerate(points)]
+    for lower, key in nearest_first(entries, lat, lon, 1e9):
+        exact = WGS84.Inverse(lat, lon, *points[key])["s12"]
+        assert lower <= exact + 1e-9, (lower, exact)
+
+
+def test_an_unread_entry_that_could_tie_is_read() -> None:
+    here = (48.0, 11.0)
+    there = Candidate("account", "a", "A", 48.001, 11.0)
+    exact = WGS84.Inverse(*here, there.latitude, there.longitude)["s12"]
+    # an unread entry exactly as far as the one read: it could tie, so keep reading
+    assert not holds_the_nearest([there], *here, 10_000.0, 1, exact)
+    assert holds_the_nearest([there], *here, 10_000.0, 1, exact * 1.02)
+    # the one read is outside the radius: nothing is sure yet
+    assert not holds_the_nearest([there], *here, exact * 0.5, 1, exact * 2)
+    assert not holds_the_nearest([there], *here, 10_000.0, 2, 1e9), "fewer than the limit"
+    assert holds_the_nearest([], *here, 10_000.0, 0, 0.0)

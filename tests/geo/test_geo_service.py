@@ -296,7 +296,7 @@ async def test_the_index_alone_finds_entries_and_records_are_read_by_rowid(
     assert len(scans) == len(boxes), plan
     assert all(s.startswith("SCAN record_positions VIRTUAL TABLE INDEX") for s in scans), plan
     for entities in (["account"], ["account", "contact"]):
-        rows_sql, _ = positions.rows_statement(3, entities)
+        rows_sql, _ = positions.rows_statement(entities)
         rows_plan = await session.run(
             lambda conn, q=rows_sql, e=entities: conn.execute(  # type: ignore[misc]
                 "EXPLAIN QUERY PLAN " + q, ["[1, 2, 3]", *e]
@@ -318,7 +318,7 @@ async def test_the_index_alone_finds_entries_and_records_are_read_by_rowid(
 
     await session.run(lambda conn: positions.index_entries(Recording(conn), boxes))
     await session.run(lambda conn: positions.rows_at(Recording(conn), [1, 2], ["account"]))
-    assert executed == [sql, positions.rows_statement(2, ["account"])[0]]
+    assert executed == [sql, positions.rows_statement(["account"])[0]]
 
 
 async def test_a_limited_search_reads_few_records_and_still_matches_brute_force(

@@ -177,13 +177,13 @@ def holds_the_nearest(
     True once `limit` of them are surely within the radius and surely nearer than
     anything unread (strictly, so no unread record can even tie).
     """
+    if limit <= 0:
+        return True
     uppers = sorted(
         haversine_m(lat, lon, c.latitude, c.longitude) * HAVERSINE_UPPER_BOUND
         for c in found
         if is_usable_position(c.latitude, c.longitude)
     )
-    if limit <= 0:
-        return True
     if len(uppers) < limit:
         return False
     kth = uppers[limit - 1]

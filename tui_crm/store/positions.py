@@ -67,9 +67,10 @@ def index_entries(
     return [tuple(row) for row in conn.execute(sql, args).fetchall()]
 
 
-def rows_statement(count: int, entities: Sequence[str]) -> tuple[str, int]:
-    """The SQL `rows_at` runs for `count` rowids (exposed so a test can check its plan)."""
-    entity_sql, _ = _entity_clause(entities)
+def rows_statement(entities: Sequence[str]) -> tuple[str, list[str]]:
+    """The SQL `rows_at` runs and its arguments after the rowids' JSON array (exposed so
+    a test can check its plan)."""
+    entity_sql, entity_args = _entity_clause(entities)
     # CROSS JOIN pins the order: each wanted rowid is looked up, whatever the
     # planner guesses about the entity filter (it would rather walk an entity's index).
     return (
@@ -77,7 +78,7 @@ def rows_statement(count: int, entities: Sequence[str]) -> tuple[str, int]:
         "FROM json_each(?) AS wanted CROSS JOIN records r ON r.rowid = wanted.value "
         "WHERE r.state != 'deleted' AND r.latitude IS NOT NULL AND r.longitude IS NOT NULL"
         + entity_sql
-    ), count
+    ), entity_args
 
 
 def rows_at(conn: Connection, rowids: Sequence[int], entities: Sequence[str]) -> list[PositionRow]:
@@ -88,8 +89,7 @@ def rows_at(conn: Connection, rowids: Sequence[int], entities: Sequence[str]) ->
     """
     if not rowids or not entities:
         return []
-    sql, _ = rows_statement(len(rowids), entities)
-    _, entity_args = _entity_clause(entities)
+    sql, entity_args = rows_statement(entities)
     rows = conn.execute(sql, [json.dumps(list(rowids)), *entity_args]).fetchall()
     return [
         PositionRow(rowid, entity, ident, name or "", float(lat), float(lon))
