@@ -18,8 +18,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.widget import Widget
+from textual.worker import WorkerFailed, active_worker
 
 from tui_crm.config import Settings, config_file_path
 from tui_crm.domain import DomainError, EntityDef
@@ -294,6 +297,18 @@ class CrmApp(App[int]):
         """
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's last stop for an error (it ends the app), minus one harmless case.
+
+        Screens load data in workers: await a service, then fill widgets. A
+        worker that resumes after its screen was closed (the app quitting or
+        locking) finds its widgets gone; that is no failure of anything shown,
+        and it once ended a CI run. Every other error still ends the app.
+        """
+        if _outlived_its_screen(error, app_running=self.is_running):
+            return
+        super()._handle_exception(error)
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every screen and every action of the current screen, so nothing needs a key.
 
@@ -336,3 +351,16 @@ def run_app(settings: Settings, *, unlock_hint: str = "") -> int:
     app = CrmApp(settings, unlock_hint=unlock_hint)
     app.run(mouse=settings.mouse)
     return app.return_code or 0
+
+
+def _outlived_its_screen(error: Exception, *, app_running: bool) -> bool:
+    """A widget lookup failed in a worker whose screen is closed or closing."""
+    if not isinstance(error, WorkerFailed) or not isinstance(error.error, NoMatches):
+        return False
+    try:
+        worker = active_worker.get()
+    except LookupError:
+        return False
+    node = worker.node  # a screen is a widget too
+    closed = isinstance(node, Widget) and (not node.is_attached or not node.is_running)
+    return not app_running or closed

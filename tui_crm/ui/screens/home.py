@@ -78,8 +78,6 @@ class HomeScreen(CrmScreen[None]):
         except DomainError as error:
             self.notify(str(error), severity="error")
             return
-        if not self.query("#entities"):
-            return  # the app closed or locked while the counts were read
         table = self.query_one("#entities", DataTable)
         cursor = table.cursor_row
         table.clear()
