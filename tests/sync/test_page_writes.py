@@ -99,19 +99,11 @@ def write_bulk(conn: Connection, records: list[RemoteRecord]) -> None:
 
 
 def write_single(conn: Connection, records: list[RemoteRecord]) -> None:
+    """The record-by-record path the engine takes for a record it settles alone."""
     entity = load_entity(conn, "account")
     with transaction(conn):
         for r in records:
-            ss.put_record(
-                conn,
-                entity,
-                r.id,
-                r.fields,
-                state="synced",
-                server_version=r.version,
-                base_body=r.fields,
-                modified_on=r.modified_on,
-            )
+            apply._store_synced(conn, entity, r)
 
 
 def stored(conn: Connection, words: list[str]) -> dict[str, Any]:
