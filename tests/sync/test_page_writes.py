@@ -264,3 +264,20 @@ async def test_pulled_text_reaches_no_file_in_clear(
     assert any(p.name == "profile.db" for p in files)
     leaks = [f"{p.name}" for p in files for n in needles if n in p.read_bytes()]
     assert leaks == []
+
+
+async def test_text_with_half_an_emoji_syncs_as_a_replacement_character(
+    tmp_path: Path, session: Session, emu: Emu
+) -> None:
+    """Dataverse stores UTF-16 and can cut an emoji in two; its JSON then carries a
+    lone `\\ud83d`. The record syncs (nothing else stops), the half becomes U+FFFD."""
+    cut = emu.create("account", {"name": "Cut \ud83d emoji", "description": "whole 😀 one"})
+    sync = await connect(session, make_settings(tmp_path), emu)
+    summary = await sync.sync(["account"])
+    assert summary["errors"] == 0
+    assert summary["pulled"] == len(emu.ids("account"))
+    record = await session.records.get("account", cut)
+    assert record.fields["name"] == "Cut \ufffd emoji"
+    assert record.fields["description"] == "whole 😀 one"
+    found = await session.records.search("account", "cut")
+    assert [r.id for r in found.records] == [cut]

@@ -209,6 +209,26 @@ def etag_header(version: str) -> str:
 def _convert_in(field: FieldDef, value: Any) -> Any:
     if value is None:
         return None
+    if isinstance(value, str) and not value.isascii():
+        return _valid_text(_convert_text(field, value))
+    return _convert_text(field, value)
+
+
+def _valid_text(text: str) -> str:
+    """`text` with each unpaired half of a UTF-16 pair as U+FFFD.
+
+    Dataverse keeps text as UTF-16 and may cut an emoji in two at a length
+    limit; JSON carries the half as `\\ud83d` and `json` turns it into a str that
+    cannot be encoded, stored, shown or sent back. Only non-ASCII text is checked.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def _convert_text(field: FieldDef, value: Any) -> Any:
     kind = field.type
     if kind in (FieldType.INTEGER, FieldType.PICKLIST):
         return (

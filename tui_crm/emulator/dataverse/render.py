@@ -63,7 +63,12 @@ def row_fragment(
         if cached is not None:
             return cached
     document = row_document(store, table, row, select, annotations)
-    encoded = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        encoded = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        # Text holding half of a UTF-16 pair (Dataverse stores UTF-16 and can cut an
+        # emoji at a length limit): escaped as \uXXXX, as Dataverse's own JSON does.
+        encoded = json.dumps(document, separators=(",", ":")).encode()
     if not annotations.any:
         if len(row.cache) >= _CACHE_LIMIT:
             row.cache.clear()
