@@ -10,6 +10,7 @@ and without losing the edits made in between.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,19 @@ async def sync_whose_answers_are_lost(sync: SyncService, emu: Emu) -> None:
     emu.raw.queue_faults(*LOST)
     with pytest.raises(ConnectionFailed):
         await sync.sync(["account"])
+
+
+async def an_update_whose_answer_was_lost(
+    tmp_path: Path, session: Session, emu: Emu, change: dict[str, Any]
+) -> tuple[SyncService, str]:
+    """A synced account, edited on the device; the sync that sends the edit loses the
+    answer. Returns the sync service and the account's id."""
+    sync = await connect(session, make_settings(tmp_path), emu)
+    await sync.sync(["account"])
+    record_id = (await session.records.list("account", limit=1)).records[0].id
+    await session.records.update("account", record_id, change)
+    await sync_whose_answers_are_lost(sync, emu)
+    return sync, record_id
 
 
 def writes_to(emu: Emu, record_id: str) -> list[str]:
@@ -105,11 +119,9 @@ async def test_a_delete_after_a_create_that_failed_before_the_server_is_done(
 async def test_a_lost_update_answer_then_a_second_edit_is_no_conflict(
     tmp_path: Path, session: Session, emu: Emu
 ) -> None:
-    sync = await connect(session, make_settings(tmp_path), emu)
-    await sync.sync(["account"])
-    record_id = (await session.records.list("account", limit=1)).records[0].id
-    await session.records.update("account", record_id, {"telephone1": "+1 555 0001"})
-    await sync_whose_answers_are_lost(sync, emu)
+    sync, record_id = await an_update_whose_answer_was_lost(
+        tmp_path, session, emu, {"telephone1": "+1 555 0001"}
+    )
     after_first = emu.get("account", record_id)
     assert after_first is not None and after_first["telephone1"] == "+1 555 0001"
     await session.records.update("account", record_id, {"name": "second local edit"})
@@ -131,11 +143,9 @@ async def test_a_lost_update_answer_then_a_server_edit_is_still_a_conflict(
     tmp_path: Path, session: Session, emu: Emu
 ) -> None:
     """Re-sending the lost write must not hide someone else's change to the same field."""
-    sync = await connect(session, make_settings(tmp_path), emu)
-    await sync.sync(["account"])
-    record_id = (await session.records.list("account", limit=1)).records[0].id
-    await session.records.update("account", record_id, {"telephone1": "+1 555 0001"})
-    await sync_whose_answers_are_lost(sync, emu)
+    sync, record_id = await an_update_whose_answer_was_lost(
+        tmp_path, session, emu, {"telephone1": "+1 555 0001"}
+    )
     emu.update("account", record_id, {"telephone1": "+1 555 9999"})
     await session.records.update("account", record_id, {"name": "second local edit"})
 
@@ -180,11 +190,9 @@ async def test_a_lost_create_answer_then_an_edit_keeps_the_edit(
 async def test_a_lost_update_answer_then_a_delete_is_no_conflict(
     tmp_path: Path, session: Session, emu: Emu
 ) -> None:
-    sync = await connect(session, make_settings(tmp_path), emu)
-    await sync.sync(["account"])
-    record_id = (await session.records.list("account", limit=1)).records[0].id
-    await session.records.update("account", record_id, {"telephone1": "+1 555 0003"})
-    await sync_whose_answers_are_lost(sync, emu)
+    sync, record_id = await an_update_whose_answer_was_lost(
+        tmp_path, session, emu, {"telephone1": "+1 555 0003"}
+    )
     await session.records.delete("account", record_id)
 
     summary = await sync.sync(["account"])

@@ -6,9 +6,17 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from tests.ui.conftest import create_profile, type_text, unlock, wait_for_edit_form, wait_until
+from tests.ui.conftest import (
+    create_profile,
+    open_list,
+    type_text,
+    unlock,
+    wait_for_edit_form,
+    wait_until,
+)
 from tui_crm.config import Settings
 from tui_crm.domain import Page, RecordMissing, RecordState
 from tui_crm.services.online import OnlineRecords
@@ -26,6 +34,15 @@ SEED = {
 }
 
 
+async def accounts_list(
+    pilot: Pilot[Any], app: CrmApp, until: Callable[[], bool], what: str
+) -> None:
+    """Unlock, open the accounts list, and wait until `until` holds."""
+    await unlock(pilot)
+    await open_list(pilot, app, "account")
+    await wait_until(pilot, until, what)
+
+
 def names(app: CrmApp) -> list[str]:
     table = app.screen.query_one("#records", RecordTable)
     return [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
@@ -37,9 +54,7 @@ async def test_create_list_search_edit_delete(
     await create_profile(settings, SEED)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await unlock(pilot)
-        await pilot.press("1")  # accounts
-        await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "list")
+        await accounts_list(pilot, app, lambda: isinstance(app.screen, RecordListScreen), "list")
         await wait_until(pilot, lambda: len(names(app)) == 2, "two seeded rows")
 
         # create
@@ -110,9 +125,7 @@ async def test_validation_errors_shown_beside_fields_and_nothing_saved(
     await create_profile(settings)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await unlock(pilot)
-        await pilot.press("1")
-        await wait_until(pilot, lambda: isinstance(app.screen, RecordListScreen), "list")
+        await accounts_list(pilot, app, lambda: isinstance(app.screen, RecordListScreen), "list")
         await pilot.press("n")
         await wait_until(pilot, lambda: isinstance(app.screen, RecordFormScreen), "form")
         form = app.screen
@@ -151,9 +164,7 @@ async def test_escape_with_unsaved_changes_asks_before_discarding(
     await create_profile(settings, SEED)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await unlock(pilot)
-        await pilot.press("1")
-        await wait_until(pilot, lambda: len(names(app)) == 2, "rows")
+        await accounts_list(pilot, app, lambda: len(names(app)) == 2, "rows")
         await pilot.press("enter", "e")
         form = await wait_for_edit_form(pilot, "edit form")
         await pilot.press("escape")  # nothing changed yet: leaves without asking
@@ -192,9 +203,7 @@ async def test_focusing_a_field_does_not_select_its_text(
     )
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await unlock(pilot)
-        await pilot.press("1")
-        await wait_until(pilot, lambda: len(names(app)) == 1, "row")
+        await accounts_list(pilot, app, lambda: len(names(app)) == 1, "row")
         await pilot.press("enter", "e")
         form = await wait_for_edit_form(pilot, "edit form")
         name = form.query_one("#field-name", Input)
@@ -214,9 +223,9 @@ async def test_e_on_the_list_edits_the_highlighted_record(
     await create_profile(settings, SEED)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await unlock(pilot)
-        await pilot.press("1")
-        await wait_until(pilot, lambda: names(app) == ["Fabrikam Ltd", "Northwind Traders"], "rows")
+        await accounts_list(
+            pilot, app, lambda: names(app) == ["Fabrikam Ltd", "Northwind Traders"], "rows"
+        )
         await pilot.press("j", "e")
         form = await wait_for_edit_form(pilot, "edit form")
         assert form.record is not None
@@ -239,9 +248,7 @@ async def test_search_typed_in_one_burst_goes_to_the_search(
     await create_profile(settings, SEED)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await unlock(pilot)
-        await pilot.press("1")
-        await wait_until(pilot, lambda: len(names(app)) == 2, "rows")
+        await accounts_list(pilot, app, lambda: len(names(app)) == 2, "rows")
         for char in "/north":
             app.post_message(events.Key("slash" if char == "/" else char, char))
         search = app.screen.query_one("#search", Input)
@@ -257,9 +264,7 @@ async def test_keys_after_tab_out_of_search_go_to_the_table(
     await create_profile(settings, SEED)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await unlock(pilot)
-        await pilot.press("1")
-        await wait_until(pilot, lambda: len(names(app)) == 2, "rows")
+        await accounts_list(pilot, app, lambda: len(names(app)) == 2, "rows")
         await pilot.press("slash", "n", "o", "r")
         search = app.screen.query_one("#search", Input)
         await wait_until(pilot, lambda: names(app) == ["Northwind Traders"], "filtered")
@@ -299,9 +304,7 @@ async def test_list_opens_without_counting_every_record(
     await create_profile(settings, SEED)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await unlock(pilot)
-        await pilot.press("1")
-        await wait_until(pilot, lambda: len(names(app)) == 2, "first page")
+        await accounts_list(pilot, app, lambda: len(names(app)) == 2, "first page")
         title = app.screen.query_one("#title", Static)
         await wait_until(pilot, lambda: "2 records" in str(title.render()), "rows in title")
         await pilot.press("r")  # re-sorting reloads: still no count
@@ -326,9 +329,7 @@ async def test_title_says_more_rows_follow_until_the_last_page(
     await create_profile(settings, seed)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await unlock(pilot)
-        await pilot.press("1")
-        await wait_until(pilot, lambda: len(names(app)) == 2, "first page")
+        await accounts_list(pilot, app, lambda: len(names(app)) == 2, "first page")
         title = app.screen.query_one("#title", Static)
         assert "2+ records" in str(title.render())
         await pilot.press("j")
@@ -342,9 +343,7 @@ async def test_search_text_is_not_markup(
     await create_profile(settings, SEED)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await unlock(pilot)
-        await pilot.press("1")
-        await wait_until(pilot, lambda: len(names(app)) == 2, "rows")
+        await accounts_list(pilot, app, lambda: len(names(app)) == 2, "rows")
         await pilot.press("slash", "left_square_bracket", "slash", "x", "right_square_bracket")
         title = app.screen.query_one("#title", Static)
         await wait_until(pilot, lambda: "search: '[/x]'" in str(title.render()), "title")
@@ -357,9 +356,9 @@ async def test_sort_by_next_column_and_reverse(
     await create_profile(settings, SEED)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await unlock(pilot)
-        await pilot.press("1")
-        await wait_until(pilot, lambda: names(app) == ["Fabrikam Ltd", "Northwind Traders"], "A-Z")
+        await accounts_list(
+            pilot, app, lambda: names(app) == ["Fabrikam Ltd", "Northwind Traders"], "A-Z"
+        )
         await pilot.press("r")
         await wait_until(pilot, lambda: names(app) == ["Northwind Traders", "Fabrikam Ltd"], "Z-A")
         await pilot.press("s")  # next column: city, ascending (Bergen < Oslo)
