@@ -257,6 +257,21 @@ async def test_search_typed_in_one_burst_goes_to_the_search(
         await wait_until(pilot, lambda: names(app) == ["Northwind Traders"], "filtered")
 
 
+async def test_slash_moves_focus_before_the_next_key_is_routed(
+    make_app: Callable[..., CrmApp], settings: Settings
+) -> None:
+    """Focus moved later (Textual's `focus()`) let keys queued behind `/` reach the table
+    and come back to the search out of order: "/canary" became "anaryc" in a CI run."""
+    await create_profile(settings, SEED)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await accounts_list(pilot, app, lambda: len(names(app)) == 2, "rows")
+        screen = app.screen
+        assert isinstance(screen, RecordListScreen)
+        screen.action_search()
+        assert app.focused is screen.query_one("#search", Input), "focus moved at once"
+
+
 async def test_keys_after_tab_out_of_search_go_to_the_table(
     make_app: Callable[..., CrmApp], settings: Settings
 ) -> None:

@@ -211,7 +211,10 @@ class RecordListScreen(CrmScreen[None]):
             search.insert_text_at_cursor("/")
             return
         search.display = True
-        search.focus()
+        # At once, not `search.focus()`: that moves focus only after the keys already
+        # queued behind `/`, which then reach the table and come back to the search
+        # late, out of order ("/canary" became "anaryc" on a loaded machine).
+        self.set_focus(search)
         self._typing_search = True
 
     def on_key(self, event: events.Key) -> None:
